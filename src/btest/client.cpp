@@ -1,0 +1,293 @@
+// btest/client.cpp — see client.hpp. Section numbers refer to the spec.
+#include "btest/client.hpp"
+
+#include <chrono>
+#include <limits>
+#include <vector>
+
+#include <poll.h>
+
+#include "btest/tcp_transfer.hpp"
+#include "core/cpu.hpp"
+
+namespace linerate::btest {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+ClientOutcome failure(ClientFailure kind, std::string msg) {
+  ClientOutcome o;
+  o.failure = kind;
+  o.error = std::move(msg);
+  return o;
+}
+
+core::Result<core::Fd> connect_any(const ClientConfig& cfg) {
+  auto addrs = core::resolve(cfg.host, cfg.port);
+  if (!addrs) {
+    return tl::unexpected(addrs.error());
+  }
+  core::Error last;
+  for (const auto& a : *addrs) {
+    auto fd = core::tcp_connect(a, cfg.connect_timeout);
+    if (fd) {
+      return fd;
+    }
+    last = fd.error();
+  }
+  return tl::unexpected(last);
+}
+
+// Connect and check the HELLO of §2.
+core::Result<core::Fd> open_and_greet(const ClientConfig& cfg, ClientFailure& kind) {
+  auto fd = connect_any(cfg);
+  if (!fd) {
+    kind = ClientFailure::kConnect;
+    return fd;
+  }
+  Bytes4 hello{};
+  if (auto r = core::read_exact(fd->get(), hello, cfg.handshake_timeout); !r) {
+    kind = ClientFailure::kProtocol;
+    return core::fail("no greeting from " + cfg.host + ": " + r.error().message());
+  }
+  if (hello != kHello) {
+    kind = ClientFailure::kProtocol;
+    return core::fail(cfg.host + " is not a btest server (greeting " + hex(hello) + ", expected 01 00 00 00)");
+  }
+  return fd;
+}
+
+int wait_any2(int a, int b, core::Millis timeout) {
+  pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+  int rc = ::poll(p, 2, static_cast<int>(std::max<int64_t>(0, timeout.count())));
+  if (rc <= 0) {
+    return -1;
+  }
+  return (p[0].revents != 0) ? 0 : 1;
+}
+
+}  // namespace
+
+ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
+                         const std::function<void(const TestRecord&, const IntervalSample&)>& on_interval) {
+  constexpr uint64_t kMaxSpeed = std::numeric_limits<uint32_t>::max();
+  if (cfg.local_tx_speed > kMaxSpeed || cfg.remote_tx_speed > kMaxSpeed) {
+    return failure(ClientFailure::kUnsupported,
+                   "speed limit above 4294967295 bit/s cannot be expressed in the btest protocol; use 0 for unlimited");
+  }
+  if (cfg.connections < 1 || cfg.connections > 255) {
+    return failure(ClientFailure::kUnsupported, "connections must be 1-255");
+  }
+  Command cmd;
+  cmd.proto = Proto::kTcp;
+  cmd.direction = cfg.direction;
+  cmd.random_payload = cfg.random_payload;
+  cmd.conn_count = static_cast<uint8_t>(cfg.connections > 1 ? cfg.connections : 0);
+  cmd.tx_size = kTcpTxSize;
+  cmd.remote_tx_speed = static_cast<uint32_t>(cfg.remote_tx_speed);
+  cmd.local_tx_speed = static_cast<uint32_t>(cfg.local_tx_speed);
+  const Bytes16 wire = encode_command(cmd);
+
+  ClientFailure kind = ClientFailure::kNone;
+  auto primary = open_and_greet(cfg, kind);
+  if (!primary) {
+    return failure(kind, primary.error().message());
+  }
+  const int pfd = primary->get();
+  if (auto r = core::write_all(pfd, wire, cfg.handshake_timeout); !r) {
+    return failure(ClientFailure::kProtocol, "sending command: " + r.error().message());
+  }
+
+  // §4 reply, then §5 MD5 when the server asks for it.
+  std::string auth_used = "none";
+  Bytes4 raw{};
+  if (auto r = core::read_exact(pfd, raw, cfg.handshake_timeout); !r) {
+    return failure(ClientFailure::kProtocol, "server closed the connection after the command: " + r.error().message());
+  }
+  Reply reply = decode_reply(raw);
+  if (reply.kind == ReplyKind::kMd5) {
+    if (!cfg.auth) {
+      return failure(ClientFailure::kAuthRequired, "server requires authentication; pass -a USER -p PASSWORD");
+    }
+    Bytes16 challenge{};
+    if (auto r = core::read_exact(pfd, challenge, cfg.handshake_timeout); !r) {
+      return failure(ClientFailure::kProtocol, "reading MD5 challenge: " + r.error().message());
+    }
+    Bytes48 resp = encode_md5_response(cfg.auth->user, cfg.auth->password, challenge);
+    if (auto r = core::write_all(pfd, resp, cfg.handshake_timeout); !r) {
+      return failure(ClientFailure::kProtocol, "sending MD5 response: " + r.error().message());
+    }
+    if (auto r = core::read_exact(pfd, raw, cfg.handshake_timeout); !r) {
+      // RouterOS and others may just close on a wrong password.
+      return failure(ClientFailure::kAuthFailed, "authentication failed");
+    }
+    reply = decode_reply(raw);
+    if (reply.kind == ReplyKind::kAuthFailed) {
+      return failure(ClientFailure::kAuthFailed, "authentication failed");
+    }
+    auth_used = "md5";
+  } else if (reply.kind == ReplyKind::kEcSrp5) {
+    return failure(ClientFailure::kUnsupported,
+                   "server requires EC-SRP5 authentication (RouterOS 6.43+), which this client does not support yet");
+  }
+  if (reply.kind == ReplyKind::kAuthFailed) {
+    return failure(ClientFailure::kAuthFailed, "authentication failed");
+  }
+  if (reply.kind != ReplyKind::kOk) {
+    return failure(ClientFailure::kProtocol, "unexpected reply " + hex(raw) + " to the test command");
+  }
+  if (cfg.connections > 1 && reply.token == 0) {
+    return failure(ClientFailure::kUnsupported,
+                   "server does not support multi-connection TCP tests (no session token); use --connections 1");
+  }
+
+  ClientOutcome out;
+  TestRecord& rec = out.record;
+  rec.mode = "client";
+  rec.peer = cfg.host + ":" + std::to_string(cfg.port);
+  if (auto pa = core::peer_address(pfd)) {
+    rec.peer = pa->to_string();
+  }
+  rec.user = cfg.auth && auth_used != "none" ? cfg.auth->user : "";
+  rec.auth = auth_used;
+  rec.proto = Proto::kTcp;
+  rec.direction = cfg.direction;
+  rec.tx_speed_cap_bps = cfg.local_tx_speed;
+
+  // §10: secondaries send the token in bytes 0-1. The other 14 bytes are
+  // uncertain in the spec; we send bytes 2-15 of our own command (the servers we
+  // know read only the token).
+  std::vector<core::Fd> secondaries;
+  if (cfg.connections > 1) {
+    Bytes16 sec = wire;
+    sec[0] = static_cast<std::byte>(reply.token >> 8);
+    sec[1] = static_cast<std::byte>(reply.token & 0xFF);
+    for (unsigned i = 1; i < cfg.connections && !stop.requested(); ++i) {
+      ClientFailure k = ClientFailure::kNone;
+      auto fd = open_and_greet(cfg, k);
+      if (!fd) {
+        out.warnings.push_back("connection " + std::to_string(i + 1) + ": " + fd.error().message());
+        continue;
+      }
+      Bytes4 ok{};
+      if (!core::write_all(fd->get(), sec, cfg.handshake_timeout) ||
+          !core::read_exact(fd->get(), ok, cfg.handshake_timeout)) {
+        out.warnings.push_back("connection " + std::to_string(i + 1) + ": server closed it during the join");
+        continue;
+      }
+      Reply r2 = decode_reply(ok);
+      if (r2.kind != ReplyKind::kOk || r2.token != reply.token) {
+        out.warnings.push_back("connection " + std::to_string(i + 1) + ": unexpected join reply " + hex(ok));
+        continue;
+      }
+      secondaries.push_back(std::move(*fd));
+    }
+  }
+
+  TransferConfig tc;
+  tc.send = client_sends(cfg.direction);
+  tc.peer_sends = server_sends(cfg.direction);
+  if (cfg.direction == Direction::kClientTx) {
+    tc.scan = StatusScanner::Mode::kAligned;  // §12.4: server→client carries only status records
+  } else if (cfg.direction == Direction::kBoth) {
+    tc.scan = StatusScanner::Mode::kInterleaved;  // §9: status inside the data stream
+  }
+  tc.tx_rate_bps = cfg.local_tx_speed;
+  tc.expected_connections = static_cast<unsigned>(1 + secondaries.size());
+  tc.idle_timeout = cfg.idle_timeout;
+  TcpTransfer transfer(tc);
+  transfer.add(std::move(*primary));
+  for (auto& s : secondaries) {
+    transfer.add(std::move(s));
+  }
+  rec.connections = static_cast<unsigned>(transfer.connections());
+  out.started = true;
+  rec.start_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+
+  core::CpuSampler cpu;
+  const auto start = SteadyClock::now();
+  const bool bounded = cfg.duration.count() > 0;
+  const auto end_at = start + cfg.duration;
+  auto next_tick = start + std::chrono::seconds(1);
+  auto last_tick = start;
+  uint64_t last_rx = 0;
+  uint64_t last_tx = 0;
+  uint32_t seq = 0;
+  std::string reason;
+  bool ok = true;
+  for (;;) {
+    auto wake = bounded ? std::min(next_tick, end_at) : next_tick;
+    auto timeout = std::chrono::duration_cast<core::Millis>(wake - SteadyClock::now()) + core::Millis(1);
+    int which = wait_any2(stop.fd(), transfer.primary_ended().fd(), timeout);
+    if (which == 0) {
+      reason = "interrupted";
+      break;
+    }
+    if (which == 1) {
+      reason = "server ended the test: " + transfer.end_reason();
+      ok = false;
+      break;
+    }
+    auto now = SteadyClock::now();
+    if (now >= next_tick) {
+      uint64_t rx = transfer.rx_bytes();
+      uint64_t tx = transfer.tx_bytes();
+      RemoteStatus remote = transfer.take_remote();
+      IntervalSample s;
+      s.index = ++seq;
+      s.seconds = std::chrono::duration<double>(now - last_tick).count();
+      s.rx_bytes = rx - last_rx;
+      s.tx_bytes = tx - last_tx;
+      s.peer_rx_bytes = remote.bytes;
+      s.peer_last_bytes = remote.last_bytes;
+      s.peer_reported = remote.records > 0;
+      s.local_cpu = static_cast<int>(cpu.sample());
+      s.remote_cpu = remote.records > 0 ? remote.cpu_percent : -1;
+      rec.peer_rx_bytes += remote.bytes;
+      rec.intervals.push_back(s);
+      if (on_interval) {
+        on_interval(rec, s);
+      }
+      last_rx = rx;
+      last_tx = tx;
+      last_tick = now;
+      next_tick += std::chrono::seconds(1);
+      if (next_tick < now) {
+        next_tick = now + std::chrono::seconds(1);
+      }
+    }
+    if (bounded && now >= end_at) {
+      reason = "duration reached";
+      break;
+    }
+  }
+
+  // §15: the client ends the test by closing; finish() half-closes after the last
+  // complete write and drains what the server still had in flight.
+  transfer.finish(core::Millis(2000));
+  auto end = SteadyClock::now();
+  rec.tx_bytes = transfer.tx_bytes();
+  rec.rx_bytes = transfer.rx_bytes();
+  RemoteStatus remote = transfer.take_remote();
+  rec.peer_rx_bytes += remote.bytes;
+  if (rec.tx_bytes != last_tx || rec.rx_bytes != last_rx || remote.records > 0) {
+    IntervalSample s;
+    s.index = ++seq;
+    s.seconds = std::chrono::duration<double>(end - last_tick).count();
+    s.rx_bytes = rec.rx_bytes - last_rx;
+    s.tx_bytes = rec.tx_bytes - last_tx;
+    s.peer_rx_bytes = remote.bytes;
+    s.peer_last_bytes = remote.last_bytes;
+    s.peer_reported = remote.records > 0;
+    rec.intervals.push_back(s);
+  }
+  rec.duration_s = std::chrono::duration<double>(end - start).count();
+  rec.end_reason = reason;
+  rec.ok = ok;
+  return out;
+}
+
+}  // namespace linerate::btest

@@ -1,0 +1,561 @@
+// btest/server.cpp — see server.hpp for the threading model. Section numbers
+// refer to ../shared/spec/btest-protocol.md.
+#include "btest/server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <openssl/rand.h>
+#include <poll.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "btest/protocol.hpp"
+#include "btest/tcp_transfer.hpp"
+#include "core/cpu.hpp"
+#include "core/csv.hpp"
+
+namespace linerate::btest {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Poll a set of eventfd-style fds; returns the index of the first readable one,
+// or -1 on timeout.
+int wait_any(std::initializer_list<int> fds, core::Millis timeout) {
+  pollfd p[4];
+  nfds_t n = 0;
+  for (int fd : fds) {
+    p[n++] = pollfd{fd, POLLIN, 0};
+  }
+  int ms = static_cast<int>(std::max<int64_t>(0, timeout.count()));
+  int rc = ::poll(p, n, ms);
+  if (rc <= 0) {
+    return -1;
+  }
+  for (nfds_t i = 0; i < n; ++i) {
+    if ((p[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// A multi-connection test waiting for (or running with) its secondaries.
+// Shared by the primary's handler thread and secondaries' handler threads, which
+// may outlive each other: hence shared_ptr.
+struct MultiSession {
+  std::mutex mu;
+  std::string peer_ip;
+  uint16_t token = 0;
+  unsigned expected = 1;  // total connections including the primary
+  unsigned joined = 1;    // the primary
+  TcpTransfer* transfer = nullptr;  // set while the test runs
+  bool primary_added = false;
+  bool closed = false;
+  std::vector<core::Fd> early;  // secondaries that beat the primary's own add()
+  core::Interrupt all_joined;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerConfig cfg;
+  std::vector<core::Fd> listeners;
+  uint16_t port = 0;
+  std::shared_ptr<spdlog::logger> log;
+  std::optional<core::SyslogSender> syslog;
+  std::optional<core::CsvAppender> csv;
+
+  mutable std::mutex mu;
+  std::map<uint16_t, std::shared_ptr<MultiSession>> tokens;
+  std::set<int> handshaking;  // fds in handshake, shut down on stop
+  std::atomic<unsigned> active{0};
+  std::atomic<uint64_t> accepted{0}, started{0}, finished{0}, auth_failures{0}, dropped{0};
+  const core::Interrupt* stop = nullptr;
+
+  struct Worker {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  std::list<std::unique_ptr<Worker>> workers;
+
+  void event(core::SyslogSeverity sev, std::string_view id, const std::string& fields) {
+    if (sev <= core::SyslogSeverity::kWarning) {
+      log->warn("{} {}", id, fields);
+    } else {
+      log->info("{} {}", id, fields);
+    }
+    if (syslog) {
+      (void)syslog->send(sev, id, fields);
+    }
+  }
+
+  void drop(const core::SockAddr& peer, const std::string& why) {
+    dropped.fetch_add(1);
+    log->warn("drop {}: {}", peer.to_string(), why);
+  }
+
+  void handle(core::Fd fd, core::SockAddr peer);
+  void run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
+                std::string_view auth, std::shared_ptr<MultiSession> multi);
+  std::shared_ptr<MultiSession> register_token(const core::SockAddr& peer, unsigned expected);
+  bool join_secondary(uint16_t token, const core::SockAddr& peer, core::Fd& fd);
+  void release_token(const std::shared_ptr<MultiSession>& m);
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+core::Result<std::unique_ptr<Server>> Server::create(ServerConfig cfg) {
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = std::move(cfg);
+  static std::atomic<int> logger_seq{0};
+  impl->log = spdlog::stderr_color_mt("btest-server-" + std::to_string(logger_seq.fetch_add(1)));
+  impl->log->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  impl->log->set_level(impl->cfg.quiet ? spdlog::level::warn : spdlog::level::info);
+  if (impl->cfg.listen.empty()) {
+    return core::fail("no listen address given");
+  }
+  uint16_t port = impl->cfg.port;
+  for (const auto& text : impl->cfg.listen) {
+    auto addr = core::parse_ip(text, port);
+    if (!addr) {
+      return tl::unexpected(core::Error{{}, "listen address: " + addr.error().message()});
+    }
+    auto fd = core::tcp_listen(*addr, 512, /*v6only=*/true);
+    if (!fd) {
+      return tl::unexpected(fd.error());
+    }
+    if (port == 0) {
+      auto local = core::local_address(fd->get());
+      if (!local) {
+        return tl::unexpected(local.error());
+      }
+      port = local->port();
+    }
+    impl->listeners.push_back(std::move(*fd));
+  }
+  impl->port = port;
+  if (!impl->cfg.syslog_target.empty()) {
+    auto s = core::SyslogSender::open(impl->cfg.syslog_target, impl->cfg.syslog_format, "btest");
+    if (!s) {
+      return tl::unexpected(core::Error{{}, "syslog: " + s.error().message()});
+    }
+    impl->syslog.emplace(std::move(*s));
+  }
+  if (!impl->cfg.csv_path.empty()) {
+    auto c = core::CsvAppender::open(impl->cfg.csv_path, csv_header());
+    if (!c) {
+      return tl::unexpected(c.error());
+    }
+    impl->csv.emplace(std::move(*c));
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+unsigned Server::active_sessions() const { return impl_->active.load(); }
+
+ServerStats Server::stats() const {
+  return {impl_->accepted.load(), impl_->started.load(), impl_->finished.load(), impl_->auth_failures.load(),
+          impl_->dropped.load()};
+}
+
+void Server::run(const core::Interrupt& stop) {
+  Impl& s = *impl_;
+  s.stop = &stop;
+  for (const auto& l : s.listeners) {
+    if (auto a = core::local_address(l.get())) {
+      s.log->info("listening on {}", a->to_string());
+    }
+  }
+  std::vector<pollfd> pfds;
+  pfds.push_back(pollfd{stop.fd(), POLLIN, 0});
+  for (const auto& l : s.listeners) {
+    pfds.push_back(pollfd{l.get(), POLLIN, 0});
+  }
+  while (!stop.requested()) {
+    for (auto& p : pfds) {
+      p.revents = 0;
+    }
+    int rc = ::poll(pfds.data(), pfds.size(), 1000);
+    // Reap finished handler threads (bounded: at most one pass per wakeup).
+    for (auto it = s.workers.begin(); it != s.workers.end();) {
+      if ((*it)->done.load()) {
+        (*it)->thread.join();
+        it = s.workers.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (rc <= 0 || stop.requested()) {
+      continue;
+    }
+    for (std::size_t i = 1; i < pfds.size(); ++i) {
+      if ((pfds[i].revents & POLLIN) == 0) {
+        continue;
+      }
+      core::SockAddr peer;
+      auto fd = core::tcp_accept(pfds[i].fd, peer);
+      if (!fd) {
+        // EMFILE and friends: log and keep serving; the poll timeout paces retries.
+        s.log->warn("{}", fd.error().message());
+        continue;
+      }
+      s.accepted.fetch_add(1);
+      auto w = std::make_unique<Impl::Worker>();
+      Impl::Worker* wp = w.get();
+      w->thread = std::thread([&s, wp, f = std::move(*fd), peer]() mutable {
+        s.handle(std::move(f), peer);
+        wp->done.store(true);
+      });
+      s.workers.push_back(std::move(w));
+    }
+  }
+  s.log->info("shutting down: {} test(s) running", s.active.load());
+  {
+    std::lock_guard lock(s.mu);
+    for (int fd : s.handshaking) {
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  }
+  for (auto& w : s.workers) {
+    w->thread.join();
+  }
+  s.workers.clear();
+}
+
+std::shared_ptr<MultiSession> Server::Impl::register_token(const core::SockAddr& peer, unsigned expected) {
+  auto m = std::make_shared<MultiSession>();
+  m->peer_ip = peer.ip();
+  m->expected = expected;
+  std::lock_guard lock(mu);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    unsigned char r[2];
+    if (RAND_bytes(r, 2) != 1) {
+      r[0] = static_cast<unsigned char>(attempt);
+      r[1] = static_cast<unsigned char>(attempt >> 8);
+    }
+    // §10: first byte >= 0x02 so a token never looks like a command (proto 0/1);
+    // second byte non-zero.
+    uint16_t hi = static_cast<uint16_t>(0x02 + r[0] % 0xFE);
+    uint16_t lo = static_cast<uint16_t>(1 + r[1] % 0xFF);
+    uint16_t token = static_cast<uint16_t>((hi << 8) | lo);
+    if (tokens.count(token) == 0) {
+      m->token = token;
+      tokens[token] = m;
+      return m;
+    }
+  }
+  return nullptr;
+}
+
+void Server::Impl::release_token(const std::shared_ptr<MultiSession>& m) {
+  std::lock_guard lock(mu);
+  auto it = tokens.find(m->token);
+  if (it != tokens.end() && it->second == m) {
+    tokens.erase(it);
+  }
+}
+
+bool Server::Impl::join_secondary(uint16_t token, const core::SockAddr& peer, core::Fd& fd) {
+  std::shared_ptr<MultiSession> m;
+  {
+    std::lock_guard lock(mu);
+    auto it = tokens.find(token);
+    if (it == tokens.end() || it->second->peer_ip != peer.ip()) {
+      return false;
+    }
+    m = it->second;
+  }
+  if (!core::write_all(fd.get(), encode_ok(token), cfg.handshake_timeout)) {
+    return true;  // it was ours; the peer vanished
+  }
+  std::lock_guard lock(m->mu);
+  if (m->closed) {
+    return true;  // the test ended meanwhile: the fd closes here
+  }
+  if (m->primary_added) {
+    m->transfer->add(std::move(fd));
+  } else {
+    m->early.push_back(std::move(fd));
+  }
+  ++m->joined;
+  if (m->joined >= m->expected) {
+    m->all_joined.request();
+  }
+  return true;
+}
+
+void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
+  const auto deadline = SteadyClock::now() + cfg.handshake_timeout;
+  auto left = [&] {
+    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
+  };
+  struct Tracked {
+    Impl& s;
+    int fd;
+    Tracked(Impl& si, int f) : s(si), fd(f) {
+      std::lock_guard lock(s.mu);
+      s.handshaking.insert(fd);
+    }
+    ~Tracked() { untrack(); }
+    void untrack() {
+      std::lock_guard lock(s.mu);
+      s.handshaking.erase(fd);
+    }
+  } tracked(*this, fd.get());
+  if (stop->requested()) {
+    return;
+  }
+  (void)core::set_nodelay(fd.get());
+
+  // §2 HELLO, §3 command.
+  if (auto r = core::write_all(fd.get(), kHello, left()); !r) {
+    drop(peer, "sending HELLO: " + r.error().message());
+    return;
+  }
+  Bytes16 raw{};
+  if (auto r = core::read_exact(fd.get(), raw, left()); !r) {
+    drop(peer, "reading command: " + r.error().message());
+    return;
+  }
+  // §10: a secondary connection announces itself with a pending token.
+  auto token = static_cast<uint16_t>((static_cast<unsigned>(raw[0]) << 8) | static_cast<unsigned>(raw[1]));
+  if (static_cast<uint8_t>(raw[0]) >= 0x02) {
+    tracked.untrack();
+    if (!join_secondary(token, peer, fd)) {
+      drop(peer, "bad command: " + hex(raw) + " (not a command and no pending test with that token)");
+    }
+    return;
+  }
+  auto cmd = decode_command(raw);
+  if (!cmd) {
+    drop(peer, cmd.error().message() + " in " + hex(raw));
+    return;
+  }
+  if (cmd->proto == Proto::kUdp) {
+    drop(peer, "UDP tests are not supported by this server yet; use TCP (proto=tcp)");
+    return;
+  }
+  if (cfg.max_sessions != 0 && active.load() >= cfg.max_sessions) {
+    drop(peer, "server busy: max-sessions " + std::to_string(cfg.max_sessions) + " reached");
+    return;
+  }
+
+  // §4/§5 authentication.
+  std::string user;
+  std::string_view auth = "none";
+  if (cfg.auth) {
+    auth = "md5";
+    Bytes16 challenge{};
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.data()), 16) != 1) {
+      drop(peer, "no randomness for the MD5 challenge");
+      return;
+    }
+    std::array<std::byte, 20> hello{};
+    std::copy(kReplyMd5.begin(), kReplyMd5.end(), hello.begin());
+    std::copy(challenge.begin(), challenge.end(), hello.begin() + 4);
+    if (auto r = core::write_all(fd.get(), hello, left()); !r) {
+      drop(peer, "sending MD5 challenge: " + r.error().message());
+      return;
+    }
+    Bytes48 resp{};
+    if (auto r = core::read_exact(fd.get(), resp, left()); !r) {
+      drop(peer, "reading MD5 response: " + r.error().message());
+      return;
+    }
+    Md5Response parsed = decode_md5_response(resp);
+    if (!md5_response_valid(parsed, cfg.auth->user, cfg.auth->password, challenge)) {
+      auth_failures.fetch_add(1);
+      event(core::SyslogSeverity::kWarning, "AUTH_FAILURE",
+            "peer=" + peer.to_string() + " user=" + (parsed.user.empty() ? "-" : parsed.user) + " method=md5");
+      (void)core::write_all(fd.get(), kReplyAuthFailed, core::Millis(1000));
+      return;
+    }
+    user = parsed.user;
+    event(core::SyslogSeverity::kInfo, "AUTH_SUCCESS", "peer=" + peer.to_string() + " user=" + user + " method=md5");
+  }
+
+  // §10: register the token before the OK goes out, so a fast secondary finds it.
+  std::shared_ptr<MultiSession> multi;
+  uint16_t ok_token = 0;
+  if (cmd->proto == Proto::kTcp && cmd->conn_count > 1) {
+    multi = register_token(peer, cmd->connections());
+    if (!multi) {
+      drop(peer, "no free multi-connection token");
+      return;
+    }
+    ok_token = multi->token;
+  }
+  if (auto r = core::write_all(fd.get(), encode_ok(ok_token), left()); !r) {
+    if (multi) {
+      release_token(multi);
+    }
+    drop(peer, "sending OK: " + r.error().message());
+    return;
+  }
+  tracked.untrack();
+  run_test(std::move(fd), peer, *cmd, user, auth, std::move(multi));
+}
+
+void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
+                            std::string_view auth, std::shared_ptr<MultiSession> multi) {
+  active.fetch_add(1);
+  started.fetch_add(1);
+  const bool server_rx = client_sends(cmd.direction);
+  TransferConfig tc;
+  tc.send = server_sends(cmd.direction);
+  tc.peer_sends = server_rx;
+  tc.tx_rate_bps = cmd.remote_tx_speed;  // §3: the server's cap is remote_tx_speed (not local!)
+  tc.expected_connections = cmd.connections();
+  tc.idle_timeout = cfg.idle_timeout;
+  TcpTransfer transfer(tc);
+
+  TestRecord rec;
+  rec.mode = "server";
+  rec.peer = peer.to_string();
+  rec.user = user;
+  rec.auth = std::string(auth);
+  rec.proto = cmd.proto;
+  rec.direction = cmd.direction;
+  rec.tx_speed_cap_bps = cmd.remote_tx_speed;
+  rec.connections = cmd.connections();
+
+  transfer.add(std::move(fd));
+  if (multi) {
+    std::lock_guard lock(multi->mu);
+    multi->transfer = &transfer;
+    multi->primary_added = true;
+    for (auto& f : multi->early) {
+      transfer.add(std::move(f));
+    }
+    multi->early.clear();
+    if (multi->joined >= multi->expected) {
+      multi->all_joined.request();
+    }
+  }
+  if (multi && !multi->all_joined.requested()) {
+    // Start the clock the moment the last secondary joins (no polling), or after
+    // the secondary timeout with whatever has arrived (§10).
+    int which = wait_any({stop->fd(), multi->all_joined.fd(), transfer.primary_ended().fd()}, cfg.secondary_timeout);
+    if (which == -1) {
+      std::lock_guard lock(multi->mu);
+      log->warn("peer {}: only {} of {} connections joined within {} ms; testing with those", rec.peer,
+                multi->joined, multi->expected, cfg.secondary_timeout.count());
+    }
+  }
+  if (multi) {
+    std::lock_guard lock(multi->mu);
+    rec.connections = multi->joined;
+  }
+  rec.start_unix_ms = unix_ms_now();
+  event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec));
+
+  // 1-second ticker: status to the client when we receive (§8, §12), records for
+  // our own report. Ends on client EOF, stop, or max duration.
+  core::CpuSampler cpu;
+  const auto start = SteadyClock::now();
+  auto next_tick = start + std::chrono::seconds(1);
+  const bool capped = cfg.max_duration.count() > 0;
+  const auto hard_end = start + cfg.max_duration;
+  uint64_t last_rx = 0;
+  uint64_t last_tx = 0;
+  auto last_tick = start;
+  uint32_t seq = 0;
+  std::string reason;
+  for (;;) {
+    auto wake = capped ? std::min(next_tick, hard_end) : next_tick;
+    auto timeout = std::chrono::duration_cast<core::Millis>(wake - SteadyClock::now()) + core::Millis(1);
+    int which = wait_any({stop->fd(), transfer.primary_ended().fd()}, timeout);
+    if (which == 0) {
+      reason = "server shutting down";
+      break;
+    }
+    if (which == 1) {
+      reason = transfer.end_reason();
+      break;
+    }
+    auto now = SteadyClock::now();
+    if (capped && now >= hard_end) {
+      reason = "max duration reached";
+      break;
+    }
+    if (now < next_tick) {
+      continue;
+    }
+    uint64_t rx = transfer.rx_bytes();
+    uint64_t tx = transfer.tx_bytes();
+    IntervalSample s;
+    s.index = ++seq;
+    s.seconds = std::chrono::duration<double>(now - last_tick).count();
+    s.rx_bytes = rx - last_rx;
+    s.tx_bytes = tx - last_tx;
+    s.local_cpu = static_cast<int>(cpu.sample());
+    if (server_rx) {
+      transfer.send_status(encode_status(seq, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
+    }
+    rec.intervals.push_back(s);
+    last_rx = rx;
+    last_tx = tx;
+    last_tick = now;
+    next_tick += std::chrono::seconds(1);
+    if (next_tick < now) {
+      next_tick = now + std::chrono::seconds(1);  // the machine stalled: re-anchor
+    }
+  }
+
+  if (multi) {
+    std::lock_guard lock(multi->mu);
+    multi->closed = true;
+  }
+  transfer.finish(core::Millis(2000));
+  if (multi) {
+    release_token(multi);
+    std::lock_guard lock(multi->mu);
+    multi->transfer = nullptr;
+    multi->early.clear();
+  }
+  auto end = SteadyClock::now();
+  rec.tx_bytes = transfer.tx_bytes();
+  rec.rx_bytes = transfer.rx_bytes();
+  if (rec.tx_bytes != last_tx || rec.rx_bytes != last_rx) {
+    IntervalSample s;  // the final partial interval, so intervals sum to the totals
+    s.index = ++seq;
+    s.seconds = std::chrono::duration<double>(end - last_tick).count();
+    s.rx_bytes = rec.rx_bytes - last_rx;
+    s.tx_bytes = rec.tx_bytes - last_tx;
+    rec.intervals.push_back(s);
+  }
+  rec.duration_s = std::chrono::duration<double>(end - start).count();
+  rec.end_reason = reason.empty() ? "ended" : reason;
+  rec.ok = true;
+  event(core::SyslogSeverity::kInfo, "TEST_END", end_fields(rec));
+  if (csv) {
+    if (auto r = csv->append(csv_row(rec)); !r) {
+      log->warn("{}", r.error().message());
+    }
+  }
+  finished.fetch_add(1);
+  active.fetch_sub(1);
+  if (cfg.on_test_end) {
+    cfg.on_test_end(rec);
+  }
+}
+
+}  // namespace linerate::btest

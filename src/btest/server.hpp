@@ -1,0 +1,79 @@
+// btest/server.hpp — the btest server (RouterOS /tool bandwidth-server compatible).
+//
+// Threads: one acceptor polls the listeners and the stop eventfd; each accepted
+// connection gets a handler thread that runs the handshake (HELLO, command,
+// auth, OK — spec Appendix A.1) and then, for a primary, the whole test: its
+// TcpTransfer data threads plus a 1-second ticker that sends status records.
+// Secondary connections of a multi-connection test are matched by token and
+// source IP (§10) and handed to the primary's TcpTransfer. Every handshake read
+// has a deadline; every failure is logged and drops only that peer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "btest/report.hpp"
+#include "core/address.hpp"
+#include "core/interrupt.hpp"
+#include "core/result.hpp"
+#include "core/socket.hpp"
+#include "core/syslog.hpp"
+
+namespace linerate::btest {
+
+struct Credentials {
+  std::string user;
+  std::string password;
+};
+
+struct ServerConfig {
+  uint16_t port = kDefaultPort;                    // 0 = any free port (tests)
+  std::vector<std::string> listen = {"0.0.0.0"};   // IPv4/IPv6 literals; IPv6 sockets are V6ONLY
+  std::optional<Credentials> auth;                 // MD5 challenge when set
+  core::Millis handshake_timeout{10'000};          // accept → command (and auth) complete
+  core::Millis secondary_timeout{10'000};          // wait for missing multi-connection secondaries
+  core::Millis idle_timeout{30'000};               // a data connection making no progress
+  core::Millis max_duration{0};                    // 0 = unlimited
+  unsigned max_sessions = 100;                     // concurrent tests; 0 = unlimited
+  std::string csv_path;                            // one row per finished test
+  std::string syslog_target;                       // "host[:port]", empty = off
+  core::SyslogFormat syslog_format = core::SyslogFormat::kRfc5424;
+  bool quiet = false;                              // warnings and errors only
+  std::function<void(const TestRecord&)> on_test_end;  // called after each test (tests, pro server)
+};
+
+struct ServerStats {
+  uint64_t accepted = 0;
+  uint64_t tests_started = 0;
+  uint64_t tests_finished = 0;
+  uint64_t auth_failures = 0;
+  uint64_t dropped = 0;  // handshakes that failed for any reason
+};
+
+class Server {
+ public:
+  /// Bind every listener (errors name the address). Nothing is served until run().
+  [[nodiscard]] static core::Result<std::unique_ptr<Server>> create(ServerConfig cfg);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The bound port (the one chosen by the kernel when cfg.port was 0).
+  [[nodiscard]] uint16_t port() const;
+  /// Serve until `stop` is requested; returns after every session has ended.
+  void run(const core::Interrupt& stop);
+  [[nodiscard]] ServerStats stats() const;
+  [[nodiscard]] unsigned active_sessions() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace linerate::btest

@@ -1,0 +1,115 @@
+// btest/tcp_transfer.hpp — the TCP data plane shared by the btest client and server.
+//
+// One TcpTransfer runs one test's data connections (spec §9, §10). Each connection
+// gets a reader thread (always: it counts bytes, finds status records if asked and
+// notices EOF) and, when this side transmits, a sender thread. Data loops use
+// blocking 256 KiB reads/writes: no allocation, no locks, no logging per buffer;
+// counters are single-writer relaxed atomics read once a second by the owner.
+//
+// Status records go on the primary connection only, between two complete data
+// writes (§9); the owner's ticker hands them over through a one-slot mailbox.
+// Ending: the owner calls finish() — senders stop at a write boundary, FIN goes
+// out, readers drain to EOF within a grace period, then everything is shut down
+// and joined. shutdown(2) from the owner is what wakes a blocked data thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "btest/protocol.hpp"
+#include "btest/status_scanner.hpp"
+#include "core/interrupt.hpp"
+#include "core/socket.hpp"
+
+namespace linerate::btest {
+
+inline constexpr std::size_t kTcpWriteBytes = 256 * 1024;
+
+struct TransferConfig {
+  bool send = false;                             // this side transmits data
+  bool peer_sends = false;                       // the peer is expected to transmit (arms the read idle timeout)
+  std::optional<StatusScanner::Mode> scan;       // parse the peer's status records from received bytes
+  uint64_t tx_rate_bps = 0;                      // aggregate cap over all connections; 0 = unlimited
+  unsigned expected_connections = 1;             // the rate is split evenly over this many
+  std::size_t write_bytes = kTcpWriteBytes;      // unpaced write size
+  core::Millis idle_timeout{30'000};             // no progress for this long ends a connection
+};
+
+/// Peer status totals since the previous take_remote().
+struct RemoteStatus {
+  uint64_t bytes = 0;
+  int cpu_percent = -1;  // last CPU the peer reported, -1 unknown
+  uint64_t records = 0;
+  uint64_t last_bytes = 0;  // bytes field of the newest record (what RouterOS displays)
+};
+
+class TcpTransfer {
+ public:
+  explicit TcpTransfer(TransferConfig cfg);
+  ~TcpTransfer();
+  TcpTransfer(const TcpTransfer&) = delete;
+  TcpTransfer& operator=(const TcpTransfer&) = delete;
+
+  /// Start moving data on fd. The first connection added is the primary.
+  void add(core::Fd fd);
+  [[nodiscard]] std::size_t connections() const;
+
+  [[nodiscard]] uint64_t rx_bytes() const;
+  [[nodiscard]] uint64_t tx_bytes() const;
+  RemoteStatus take_remote();
+
+  /// Queue a status record for the primary connection (between data writes when
+  /// this side sends; written directly otherwise). Control plane, thread-safe.
+  void send_status(const Bytes12& record);
+
+  /// Readable (and requested()) once the primary connection has ended.
+  [[nodiscard]] const core::Interrupt& primary_ended() const { return primary_ended_; }
+  /// Why the primary ended ("peer closed the connection", "idle timeout", errno text).
+  [[nodiscard]] std::string end_reason() const;
+
+  /// Stop sending at a write boundary, half-close, let readers drain to EOF for at
+  /// most `grace`, then shut everything down and join all threads. Idempotent.
+  void finish(core::Millis grace);
+
+ private:
+  struct Conn;
+  void reader_loop(Conn& c) noexcept;
+  void sender_loop(Conn& c) noexcept;
+  void conn_ended(Conn& c, const char* reason, int err) noexcept;
+  bool wait_alive_zero(std::atomic<int>& alive, core::Millis timeout);
+
+  TransferConfig cfg_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::atomic<bool> stop_send_{false};
+  std::atomic<int> senders_alive_{0};
+  std::atomic<int> readers_alive_{0};
+  bool finished_ = false;
+
+  // Status mailbox for the primary's sender.
+  std::atomic<bool> status_pending_{false};
+  std::mutex status_mu_;
+  Bytes12 status_{};
+
+  // Peer status accumulated by readers.
+  std::atomic<uint64_t> remote_bytes_{0};
+  std::atomic<int> remote_cpu_{-1};
+  std::atomic<uint64_t> remote_records_{0};
+  std::atomic<uint64_t> remote_last_{0};
+
+  core::Interrupt primary_ended_;
+  std::string end_reason_;
+};
+
+}  // namespace linerate::btest

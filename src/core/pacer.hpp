@@ -1,0 +1,70 @@
+// core/pacer.hpp — rate control by absolute deadlines (btest spec §13.1).
+//
+// The pacer hands out "send this many bytes at time T". Deadlines advance by
+// bytes*8/rate from an anchor, so rounding never accumulates; a sender that falls
+// more than two intervals behind is re-anchored to now instead of bursting. An
+// interval above 0.5 s is rounded to exactly 1 s (MikroTik's slow-rate quirk).
+// Pure arithmetic on caller-supplied times: the sleeping is the caller's, so tests
+// need no clock. Not thread-safe: one pacer per sender.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace linerate::core {
+
+namespace detail {
+__extension__ typedef unsigned __int128 PacerU128;
+}
+
+class Pacer {
+ public:
+  /// rate_bps 0 means unlimited. max_chunk_bytes bounds one grant.
+  Pacer(uint64_t rate_bps, std::size_t max_chunk_bytes) : rate_bps_(rate_bps), max_chunk_(max_chunk_bytes) {
+    if (max_chunk_ == 0) {
+      max_chunk_ = 1;
+    }
+    if (rate_bps_ == 0) {
+      chunk_ = max_chunk_;
+      return;
+    }
+    // About 100 grants per second keeps the stream smooth; never below one byte.
+    uint64_t per_10ms = rate_bps_ / 8 / 100;
+    chunk_ = static_cast<std::size_t>(std::clamp<uint64_t>(per_10ms, 1, max_chunk_));
+    interval_ns_ = static_cast<uint64_t>(static_cast<detail::PacerU128>(chunk_) * 8 * 1'000'000'000ULL / rate_bps_);
+    if (interval_ns_ > 500'000'000ULL) {
+      interval_ns_ = 1'000'000'000ULL;  // §13.1 slow-rate quirk
+    }
+  }
+
+  [[nodiscard]] bool unlimited() const { return rate_bps_ == 0; }
+  /// Bytes per grant.
+  [[nodiscard]] std::size_t chunk_bytes() const { return chunk_; }
+  [[nodiscard]] uint64_t interval_ns() const { return interval_ns_; }
+
+  /// The time (same clock as now_ns) at which the next chunk may be sent.
+  /// Call once per chunk actually sent.
+  uint64_t next_deadline(uint64_t now_ns) {
+    if (rate_bps_ == 0) {
+      return now_ns;
+    }
+    if (!started_ || now_ns > next_ns_ + 2 * interval_ns_) {
+      next_ns_ = now_ns;  // first grant, or re-anchor after a stall
+      started_ = true;
+    }
+    uint64_t due = next_ns_;
+    next_ns_ += interval_ns_;
+    return due;
+  }
+
+ private:
+  uint64_t rate_bps_;
+  std::size_t max_chunk_;
+  std::size_t chunk_ = 0;
+  uint64_t interval_ns_ = 0;
+  uint64_t next_ns_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace linerate::core
