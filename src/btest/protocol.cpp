@@ -121,7 +121,9 @@ Bytes48 encode_md5_response(std::string_view user, std::string_view password,
   Bytes16 h = md5_auth_hash(password, challenge);
   std::copy(h.begin(), h.end(), out.begin());
   std::size_t n = std::min<std::size_t>(user.size(), 32);
-  std::memcpy(out.data() + 16, user.data(), n);
+  if (n > 0) {  // an empty string_view may have a null data(): memcpy(dst, nullptr, 0) is UB
+    std::memcpy(out.data() + 16, user.data(), n);
+  }
   return out;
 }
 

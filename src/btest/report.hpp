@@ -39,6 +39,7 @@ struct TestRecord {
   double duration_s = 0;
   uint64_t tx_bytes = 0;
   uint64_t rx_bytes = 0;
+  uint64_t status_sent = 0;    // 12-byte status records we wrote (not counted in tx_bytes)
   uint64_t peer_rx_bytes = 0;  // sum of the peer's status byte counts
   std::vector<IntervalSample> intervals;
   std::string end_reason;

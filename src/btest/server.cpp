@@ -534,6 +534,7 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   auto end = SteadyClock::now();
   rec.tx_bytes = transfer.tx_bytes();
   rec.rx_bytes = transfer.rx_bytes();
+  rec.status_sent = transfer.status_records_sent();
   if (rec.tx_bytes != last_tx || rec.rx_bytes != last_rx) {
     IntervalSample s;  // the final partial interval, so intervals sum to the totals
     s.index = ++seq;

@@ -116,7 +116,9 @@ void TcpTransfer::send_status(const Bytes12& record) {
     fd = conns_.front()->fd.get();
   }
   // Only this (control) thread writes on a non-sending connection.
-  (void)core::write_all(fd, record, core::Millis(1000));
+  if (core::write_all(fd, record, core::Millis(1000))) {
+    status_sent_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 std::string TcpTransfer::end_reason() const {
@@ -259,6 +261,7 @@ void TcpTransfer::sender_loop(Conn& c) noexcept {
       if (!ok) {
         break;
       }
+      status_sent_.fetch_add(1, std::memory_order_relaxed);
     }
     std::size_t len = pacer.chunk_bytes();
     if (!pacer.unlimited()) {

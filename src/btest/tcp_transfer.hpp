@@ -67,6 +67,8 @@ class TcpTransfer {
   [[nodiscard]] uint64_t rx_bytes() const;
   [[nodiscard]] uint64_t tx_bytes() const;
   RemoteStatus take_remote();
+  /// Status records actually written to the peer (their bytes are not in tx_bytes()).
+  [[nodiscard]] uint64_t status_records_sent() const { return status_sent_.load(std::memory_order_relaxed); }
 
   /// Queue a status record for the primary connection (between data writes when
   /// this side sends; written directly otherwise). Control plane, thread-safe.
@@ -99,6 +101,7 @@ class TcpTransfer {
 
   // Status mailbox for the primary's sender.
   std::atomic<bool> status_pending_{false};
+  std::atomic<uint64_t> status_sent_{0};
   std::mutex status_mu_;
   Bytes12 status_{};
 

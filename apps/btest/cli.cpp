@@ -1,0 +1,263 @@
+// apps/btest/cli.cpp — see cli.hpp.
+#include "cli.hpp"
+
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "core/units.hpp"
+
+namespace linerate::btest::cli {
+
+namespace {
+
+const char* kFooter = R"(Modes:
+  btest -s [options]             run a server that RouterOS /tool bandwidth-test can use
+  btest -c HOST [options]        test against a btest server (ours or a RouterOS router)
+
+Direction (client, RouterOS words): -t transmit (we send), -r receive (server
+sends; the default, as in RouterOS), -t -r both.
+
+Speed limits are decimal bits per second: 500K, 100M, 1.5G (0 = unlimited, at most
+4294967295 bit/s, the protocol's 32-bit field). -b caps whichever side sends;
+--local-tx-speed and --remote-tx-speed set our cap and the server's cap apart.
+
+Multi-connection TCP (--connections N, RouterOS default 20): secondary connections
+send the session token followed by the rest of our command; the spec leaves those
+14 bytes uncertain, so our server accepts any bytes after a valid token.
+TCP payload is always zeros, even with --random-data (the flag is sent to the
+server), so status records inside the stream stay unambiguous.
+
+Exit status: 0 test completed (also when ended by Ctrl-C), 1 runtime failure
+(cannot connect, protocol error, server ended the test early), 2 usage error,
+3 authentication failed or required.
+
+Examples:
+  btest -s -a btest -p btest --csv tests.csv
+  btest -c 192.0.2.1 -t -r -d 30 --connections 20 -a admin -p secret
+  btest -c ::1 -r -b 100M --json)";
+
+
+Parsed usage(std::string msg) {
+  Parsed p;
+  p.action = Parsed::Action::kUsageError;
+  p.text = std::move(msg);
+  p.exit_code = kExitUsage;
+  return p;
+}
+
+}  // namespace
+
+Parsed parse_cli(const std::vector<std::string>& args) {
+  CLI::App app{"btest — MikroTik-compatible bandwidth test client and server (linerate)", "btest"};
+  app.footer(kFooter);
+  app.set_version_flag("-V,--version", "btest (linerate) 0.1.0");
+
+  bool server_mode = false;
+  std::string host;
+  uint16_t port = kDefaultPort;
+  bool tx = false;
+  bool rx = false;
+  std::string direction_word;
+  std::string bw;
+  std::string local_bw;
+  std::string remote_bw;
+  std::string duration = "10";
+  unsigned connections = 1;
+  std::string user;
+  std::string password;
+  std::string csv_path;
+  bool quiet = false;
+  bool json = false;
+  bool random_data = false;
+  std::vector<std::string> listen4;
+  std::vector<std::string> listen6;
+  std::string syslog_target;
+  std::string syslog_format = "5424";
+  unsigned max_sessions = 100;
+  std::string max_duration = "0";
+  std::string handshake_timeout = "10";
+  std::string secondary_timeout = "10";
+  std::string idle_timeout = "30";
+
+  auto* s_opt = app.add_flag("-s,--server", server_mode, "Run as a server");
+  auto* c_opt = app.add_option("-c,--client", host, "Run as a client against HOST (name, IPv4 or IPv6)");
+  s_opt->excludes(c_opt);
+  app.add_option("-P,--port", port, "TCP port (default 2000, as RouterOS)")->check(CLI::Range(1, 65535));
+  auto* a_opt = app.add_option("-a,--user", user, "User name for authentication");
+  auto* p_opt = app.add_option("-p,--password", password, "Password (required with -a; may be empty: -p '')");
+  a_opt->needs(p_opt);
+  p_opt->needs(a_opt);
+  app.add_option("--csv", csv_path, "Append one CSV row per finished test to FILE (header written once)");
+  app.add_flag("-q,--quiet", quiet, "Client: no per-second lines. Server: warnings and errors only");
+
+  auto* g_client = app.add_option_group("Client");
+  g_client->add_flag("-t,--transmit", tx, "We transmit (RouterOS direction=transmit)");
+  g_client->add_flag("-r,--receive", rx, "We receive (RouterOS direction=receive; default)");
+  g_client->add_option("--direction", direction_word, "transmit, receive or both (instead of -t/-r)")
+      ->check(CLI::IsMember({"transmit", "receive", "both"}));
+  g_client->add_option("-b,--bandwidth", bw, "Speed cap for each sending side, e.g. 100M (default unlimited)");
+  g_client->add_option("--local-tx-speed", local_bw, "Our transmit cap (overrides -b for our side)");
+  g_client->add_option("--remote-tx-speed", remote_bw, "The server's transmit cap (overrides -b for its side)");
+  g_client->add_option("-d,--duration", duration, "Test length: 10, 30s, 5m; 0 = until Ctrl-C (default 10)");
+  g_client->add_option("--connections", connections, "TCP connections, 1-255 (default 1)")
+      ->check(CLI::Range(1, 255));
+  g_client->add_flag("--random-data", random_data, "Ask for random payload (RouterOS random-data=yes)");
+  g_client->add_flag("--json", json, "Print one JSON summary on stdout instead of text");
+
+  auto* g_server = app.add_option_group("Server");
+  g_server->add_option("--listen", listen4, "IPv4 address to listen on (repeatable; default 0.0.0.0)");
+  g_server->add_option("--listen6", listen6, "IPv6 address to listen on (repeatable; default ::)");
+  g_server->add_option("--syslog", syslog_target,
+                       "Send events to a syslog collector at HOST[:PORT] (UDP, default 514)");
+  g_server->add_option("--syslog-format", syslog_format, "5424 (default) or 3164")
+      ->check(CLI::IsMember({"5424", "3164"}));
+  g_server->add_option("--max-sessions", max_sessions, "Concurrent tests allowed, 0 = unlimited (default 100)");
+  g_server->add_option("--max-duration", max_duration, "End any test after this long, 0 = never (default 0)");
+  g_server->add_option("--handshake-timeout", handshake_timeout,
+                       "Drop a peer that has not finished the handshake (default 10s)");
+  g_server->add_option("--secondary-timeout", secondary_timeout,
+                       "Wait this long for missing secondary connections (default 10s)");
+  g_server->add_option("--idle-timeout", idle_timeout,
+                       "Drop a data connection with no progress for this long (default 30s)");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    Parsed p;
+    p.action = Parsed::Action::kPrint;
+    p.text = app.help();
+    return p;
+  } catch (const CLI::CallForVersion&) {
+    Parsed p;
+    p.action = Parsed::Action::kPrint;
+    p.text = "btest (linerate) 0.1.0\n";
+    return p;
+  } catch (const CLI::ParseError& e) {
+    return usage(e.what());
+  }
+
+  if (!server_mode && host.empty()) {
+    return usage("choose a mode: -s (server) or -c HOST (client)");
+  }
+  std::optional<Credentials> creds;
+  if (a_opt->count() > 0) {
+    if (user.empty()) {
+      return usage("-a needs a non-empty user name");
+    }
+    creds = Credentials{user, password};
+  }
+  std::string err;
+  auto parse_ms = [&err](const std::string& text, const char* flag) -> std::optional<core::Millis> {
+    auto v = core::parse_duration_ms(text);
+    if (!v) {
+      err = std::string(flag) + ": " + v.error().message();
+      return std::nullopt;
+    }
+    return core::Millis(static_cast<int64_t>(*v));
+  };
+
+  Parsed out;
+  if (server_mode) {
+    ServerOptions so;
+    ServerConfig& cfg = so.config;
+    cfg.port = port;
+    cfg.auth = creds;
+    cfg.csv_path = csv_path;
+    cfg.syslog_target = syslog_target;
+    cfg.syslog_format = syslog_format == "3164" ? core::SyslogFormat::kRfc3164 : core::SyslogFormat::kRfc5424;
+    cfg.max_sessions = max_sessions;
+    cfg.quiet = quiet;
+    auto md = parse_ms(max_duration, "--max-duration");
+    auto ht = parse_ms(handshake_timeout, "--handshake-timeout");
+    auto st = parse_ms(secondary_timeout, "--secondary-timeout");
+    auto it = parse_ms(idle_timeout, "--idle-timeout");
+    if (!md || !ht || !st || !it) {
+      return usage(err);
+    }
+    cfg.max_duration = *md;
+    cfg.handshake_timeout = *ht;
+    cfg.secondary_timeout = *st;
+    cfg.idle_timeout = *it;
+    so.default_listen = listen4.empty() && listen6.empty();
+    for (const auto& a : listen4) {
+      auto ip = core::parse_ip(a, port);
+      if (!ip || ip->family() != AF_INET) {
+        return usage("--listen: '" + a + "' is not an IPv4 address");
+      }
+    }
+    for (const auto& a : listen6) {
+      auto ip = core::parse_ip(a, port);
+      if (!ip || ip->family() != AF_INET6) {
+        return usage("--listen6: '" + a + "' is not an IPv6 address");
+      }
+    }
+    cfg.listen = listen4;
+    cfg.listen.insert(cfg.listen.end(), listen6.begin(), listen6.end());
+    if (so.default_listen) {
+      cfg.listen = {"0.0.0.0", "::"};
+    }
+    out.action = Parsed::Action::kRunServer;
+    out.server = std::move(so);
+    return out;
+  }
+
+  ClientOptions co;
+  ClientConfig& cfg = co.config;
+  co.csv_path = csv_path;
+  co.quiet = quiet;
+  co.json = json;
+  cfg.host = host;
+  cfg.port = port;
+  cfg.auth = creds;
+  cfg.connections = connections;
+  cfg.random_payload = random_data;
+  if (!direction_word.empty()) {
+    if (tx || rx) {
+      return usage("use either --direction or -t/-r, not both");
+    }
+    cfg.direction = direction_word == "transmit" ? Direction::kClientTx
+                    : direction_word == "both"   ? Direction::kBoth
+                                                 : Direction::kClientRx;
+  } else if (tx && rx) {
+    cfg.direction = Direction::kBoth;
+  } else if (tx) {
+    cfg.direction = Direction::kClientTx;
+  } else {
+    cfg.direction = Direction::kClientRx;
+  }
+  auto parse_bw = [&err](const std::string& text, const char* flag) -> std::optional<uint64_t> {
+    if (text.empty()) {
+      return uint64_t{0};
+    }
+    auto v = core::parse_bandwidth(text);
+    if (!v) {
+      err = std::string(flag) + ": " + v.error().message();
+      return std::nullopt;
+    }
+    if (*v > 0xFFFFFFFFULL) {
+      err = std::string(flag) + ": " + text + " is above 4294967295 bit/s, the most the btest protocol can carry";
+      return std::nullopt;
+    }
+    return *v;
+  };
+  auto both_bw = parse_bw(bw, "-b");
+  auto local = parse_bw(local_bw, "--local-tx-speed");
+  auto remote = parse_bw(remote_bw, "--remote-tx-speed");
+  if (!both_bw || !local || !remote) {
+    return usage(err);
+  }
+  cfg.local_tx_speed = local_bw.empty() ? *both_bw : *local;
+  cfg.remote_tx_speed = remote_bw.empty() ? *both_bw : *remote;
+  auto d = parse_ms(duration, "-d");
+  if (!d) {
+    return usage(err);
+  }
+  cfg.duration = *d;
+  out.action = Parsed::Action::kRunClient;
+  out.client = std::move(co);
+  return out;
+}
+
+}  // namespace linerate::btest::cli

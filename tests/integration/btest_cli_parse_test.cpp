@@ -1,0 +1,95 @@
+// tests/integration/btest_cli_parse_test.cpp — the btest command line as a pure
+// function: flags map to the right config, bad input is a one-line usage error.
+#include <gtest/gtest.h>
+
+#include "cli.hpp"
+
+namespace linerate::btest::cli {
+namespace {
+
+Parsed parse(std::vector<std::string> args) { return parse_cli(args); }
+
+TEST(BtestCli, ClientDefaultsFollowRouterOs) {
+  Parsed p = parse({"-c", "192.0.2.1"});
+  ASSERT_EQ(p.action, Parsed::Action::kRunClient) << p.text;
+  const ClientConfig& c = p.client->config;
+  EXPECT_EQ(c.host, "192.0.2.1");
+  EXPECT_EQ(c.port, 2000);
+  EXPECT_EQ(c.direction, Direction::kClientRx);
+  EXPECT_EQ(c.connections, 1U);
+  EXPECT_EQ(c.duration.count(), 10'000);
+  EXPECT_FALSE(c.auth.has_value());
+}
+
+TEST(BtestCli, DirectionFlags) {
+  EXPECT_EQ(parse({"-c", "h", "-t"}).client->config.direction, Direction::kClientTx);
+  EXPECT_EQ(parse({"-c", "h", "-r"}).client->config.direction, Direction::kClientRx);
+  EXPECT_EQ(parse({"-c", "h", "-t", "-r"}).client->config.direction, Direction::kBoth);
+  EXPECT_EQ(parse({"-c", "h", "--direction", "both"}).client->config.direction, Direction::kBoth);
+  EXPECT_EQ(parse({"-c", "h", "--direction", "both", "-t"}).action, Parsed::Action::kUsageError);
+}
+
+TEST(BtestCli, BandwidthGoesToBothCapsUnlessOverridden) {
+  Parsed p = parse({"-c", "h", "-b", "100M", "--local-tx-speed", "1.5M"});
+  ASSERT_EQ(p.action, Parsed::Action::kRunClient) << p.text;
+  EXPECT_EQ(p.client->config.remote_tx_speed, 100'000'000U);
+  EXPECT_EQ(p.client->config.local_tx_speed, 1'500'000U);
+}
+
+TEST(BtestCli, RejectsBadInputWithOneLine) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-c", "h", "-b", "10X"},
+           {"-c", "h", "-b", "-5M"},
+           {"-c", "h", "-b", "5G"},
+           {"-c", "h", "-d", "abc"},
+           {"-c", "h", "--connections", "0"},
+           {"-c", "h", "--connections", "256"},
+           {"-c", "h", "-P", "70000"},
+           {"-c", "h", "-a", "admin"},
+           {"-c", "h", "-p", "pw"},
+           {"-s", "-c", "h"},
+           {"-s", "--listen", "::1"},
+           {"-s", "--listen6", "10.0.0.1"},
+           {},
+       }) {
+    Parsed p = parse(args);
+    EXPECT_EQ(p.action, Parsed::Action::kUsageError) << "args: " << ::testing::PrintToString(args);
+    EXPECT_EQ(p.exit_code, kExitUsage);
+    EXPECT_FALSE(p.text.empty());
+    EXPECT_EQ(p.text.find('\n'), std::string::npos) << p.text;
+  }
+}
+
+TEST(BtestCli, AuthNeedsBothFlagsButAllowsEmptyPassword) {
+  Parsed p = parse({"-c", "h", "-a", "admin", "-p", ""});
+  ASSERT_EQ(p.action, Parsed::Action::kRunClient) << p.text;
+  ASSERT_TRUE(p.client->config.auth.has_value());
+  EXPECT_EQ(p.client->config.auth->user, "admin");
+  EXPECT_EQ(p.client->config.auth->password, "");
+}
+
+TEST(BtestCli, ServerOptions) {
+  Parsed p = parse({"-s", "-P", "2001", "--listen", "127.0.0.1", "--max-sessions", "5", "--max-duration", "1m",
+                    "-a", "u", "-p", "pw", "--syslog", "127.0.0.1:5514", "--syslog-format", "3164"});
+  ASSERT_EQ(p.action, Parsed::Action::kRunServer) << p.text;
+  const ServerConfig& s = p.server->config;
+  EXPECT_EQ(s.port, 2001);
+  EXPECT_EQ(s.listen, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(s.max_sessions, 5U);
+  EXPECT_EQ(s.max_duration.count(), 60'000);
+  EXPECT_EQ(s.syslog_format, core::SyslogFormat::kRfc3164);
+  EXPECT_FALSE(p.server->default_listen);
+  Parsed d = parse({"-s"});
+  EXPECT_TRUE(d.server->default_listen);
+  EXPECT_EQ(d.server->config.listen, (std::vector<std::string>{"0.0.0.0", "::"}));
+}
+
+TEST(BtestCli, HelpAndVersionPrint) {
+  Parsed h = parse({"--help"});
+  EXPECT_EQ(h.action, Parsed::Action::kPrint);
+  EXPECT_NE(h.text.find("Exit status"), std::string::npos);
+  EXPECT_EQ(parse({"-V"}).action, Parsed::Action::kPrint);
+}
+
+}  // namespace
+}  // namespace linerate::btest::cli
