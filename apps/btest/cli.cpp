@@ -25,8 +25,9 @@ Speed limits are decimal bits per second: 500K, 100M, 1.5G (0 = unlimited, at mo
 Multi-connection TCP (--connections N, RouterOS default 20): secondary connections
 send the session token followed by the rest of our command; the spec leaves those
 14 bytes uncertain, so our server accepts any bytes after a valid token.
-TCP payload is always zeros, even with --random-data (the flag is sent to the
-server), so status records inside the stream stay unambiguous.
+--random-data asks both sides for random payload. A stream that carries status
+records (the server's data in a "both" test) stays zeros so the records remain
+unambiguous; every other stream is random.
 
 Exit status: 0 test completed (also when ended by Ctrl-C), 1 runtime failure
 (cannot connect, protocol error, server ended the test early), 2 usage error,

@@ -187,6 +187,7 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
 
   TransferConfig tc;
   tc.send = client_sends(cfg.direction);
+  tc.random_payload = cfg.random_payload;  // our TCP stream never carries status records
   tc.peer_sends = server_sends(cfg.direction);
   if (cfg.direction == Direction::kClientTx) {
     tc.scan = StatusScanner::Mode::kAligned;  // §12.4: server→client carries only status records

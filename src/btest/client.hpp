@@ -30,7 +30,7 @@ struct ClientConfig {
   unsigned connections = 1;        // 1 = single connection (conn_count 0 on the wire)
   uint64_t local_tx_speed = 0;     // our transmit cap, bit/s (0 = unlimited)
   uint64_t remote_tx_speed = 0;    // the server's transmit cap, bit/s
-  bool random_payload = false;     // random_data flag on the wire (TCP data stays zeros, see --help)
+  bool random_payload = false;     // random_data flag; our TCP stream then carries random bytes
   core::Millis duration{10'000};   // 0 = until stopped
   core::Millis connect_timeout{5'000};
   core::Millis handshake_timeout{10'000};

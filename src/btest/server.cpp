@@ -421,6 +421,9 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   const bool server_rx = client_sends(cmd.direction);
   TransferConfig tc;
   tc.send = server_sends(cmd.direction);
+  // Random payload only where our stream carries no status records (dir 02): in
+  // dir 03 the client must find our records inside the data (spec §9), so zeros.
+  tc.random_payload = cmd.random_payload && cmd.direction == Direction::kClientRx;
   tc.peer_sends = server_rx;
   tc.tx_rate_bps = cmd.remote_tx_speed;  // §3: the server's cap is remote_tx_speed (not local!)
   tc.expected_connections = cmd.connections();

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <random>
 
 #include <sys/socket.h>
 
@@ -13,8 +14,8 @@ namespace linerate::btest {
 
 namespace {
 
-// Shared all-zero payload: TCP data is always zeros (spec §9 guidance; status
-// records must stay findable, so we send zeros even when random was requested).
+// Shared all-zero payload. A stream that carries status records is always zeros
+// (spec §9 guidance: records must stay findable); others may be random.
 alignas(64) const std::byte kZeros[kTcpWriteBytes] = {};
 
 uint64_t mono_ns() {
@@ -40,6 +41,19 @@ TcpTransfer::TcpTransfer(TransferConfig cfg) : cfg_(cfg) {
   }
   if (cfg_.write_bytes == 0 || cfg_.write_bytes > kTcpWriteBytes) {
     cfg_.write_bytes = kTcpWriteBytes;
+  }
+  if (cfg_.send && cfg_.random_payload) {
+    // One 256 KiB block of xorshift output, seeded per test and re-sent: random to
+    // any compressor on the path, and free on the data path.
+    random_buf_.reset(new std::byte[kTcpWriteBytes]);
+    std::random_device rd;
+    uint64_t x = (static_cast<uint64_t>(rd()) << 32) | rd() | 1;
+    for (std::size_t i = 0; i < kTcpWriteBytes; i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(random_buf_.get() + i, &x, 8);
+    }
   }
 }
 
@@ -202,6 +216,7 @@ void TcpTransfer::reader_loop(Conn& c) noexcept {
 // written only between two complete data writes, never inside one (spec §9).
 void TcpTransfer::sender_loop(Conn& c) noexcept {
   const int fd = c.fd.get();
+  const std::byte* payload = random_buf_ ? random_buf_.get() : kZeros;
   core::Pacer pacer(cfg_.tx_rate_bps / cfg_.expected_connections, cfg_.write_bytes);
   if (cfg_.tx_rate_bps > 0 && cfg_.tx_rate_bps / cfg_.expected_connections == 0) {
     pacer = core::Pacer(1, cfg_.write_bytes);  // a tiny cap split N ways is still a cap
@@ -280,7 +295,7 @@ void TcpTransfer::sender_loop(Conn& c) noexcept {
         break;
       }
     }
-    if (!write_fully(kZeros, len)) {
+    if (!write_fully(payload, len)) {
       break;
     }
   }

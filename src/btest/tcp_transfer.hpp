@@ -37,6 +37,8 @@ inline constexpr std::size_t kTcpWriteBytes = 256 * 1024;
 
 struct TransferConfig {
   bool send = false;                             // this side transmits data
+  bool random_payload = false;                   // random bytes instead of zeros (only on streams that
+                                                 // carry no status records, see server.cpp/client.cpp)
   bool peer_sends = false;                       // the peer is expected to transmit (arms the read idle timeout)
   std::optional<StatusScanner::Mode> scan;       // parse the peer's status records from received bytes
   uint64_t tx_rate_bps = 0;                      // aggregate cap over all connections; 0 = unlimited
@@ -110,6 +112,8 @@ class TcpTransfer {
   std::atomic<int> remote_cpu_{-1};
   std::atomic<uint64_t> remote_records_{0};
   std::atomic<uint64_t> remote_last_{0};
+
+  std::unique_ptr<std::byte[]> random_buf_;  // kTcpWriteBytes of random data, made once
 
   core::Interrupt primary_ended_;
   std::string end_reason_;
