@@ -1,0 +1,16 @@
+# Every header must compile on its own (STYLE.md §2): one generated .cpp per
+# header, each including only that header, built into an object library.
+function(lr_check_headers target)
+  set(sources)
+  foreach(dir IN LISTS ARGN)
+    file(GLOB_RECURSE headers RELATIVE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/src/${dir}/*.hpp)
+    foreach(h IN LISTS headers)
+      string(MAKE_C_IDENTIFIER ${h} id)
+      set(out ${CMAKE_CURRENT_BINARY_DIR}/checkheaders/${id}.cpp)
+      file(CONFIGURE OUTPUT ${out} CONTENT "#include \"${h}\"\n")
+      list(APPEND sources ${out})
+    endforeach()
+  endforeach()
+  add_library(${target} OBJECT ${sources})
+  target_link_libraries(${target} PRIVATE linerate_btest linerate_warnings)
+endfunction()
