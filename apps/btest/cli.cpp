@@ -29,9 +29,12 @@ send the session token followed by the rest of our command; the spec leaves thos
 records (the server's data in a "both" test) stays zeros so the records remain
 unambiguous; every other stream is random.
 
-Exit status: 0 test completed (also when ended by Ctrl-C), 1 runtime failure
-(cannot connect, protocol error, server ended the test early), 2 usage error,
-3 authentication failed or required.
+Timeouts and durations take 10, 2.5, 500ms, 30s, 5m or 1h; 0 disables the limit.
+
+Exit status: 0 test completed (also when ended by the first Ctrl-C), 1 runtime
+failure (cannot connect, protocol error, server ended the test early, server
+wants EC-SRP5 which this version lacks), 2 usage error, 3 authentication failed
+or required; 130/143 when a second SIGINT/SIGTERM forces an immediate exit.
 
 Examples:
   btest -s -a btest -p btest --csv tests.csv
@@ -90,7 +93,7 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   a_opt->needs(p_opt);
   p_opt->needs(a_opt);
   app.add_option("--csv", csv_path, "Append one CSV row per finished test to FILE (header written once)");
-  app.add_flag("-q,--quiet", quiet, "Client: no per-second lines. Server: warnings and errors only");
+  app.add_flag("-q,--quiet", quiet, "Client: only the summary (no banner, no per-second lines). Server: warnings and errors only");
 
   auto* g_client = app.add_option_group("Client");
   g_client->add_flag("-t,--transmit", tx, "We transmit (RouterOS direction=transmit)");
@@ -107,8 +110,8 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   g_client->add_flag("--json", json, "Print one JSON summary on stdout instead of text");
 
   auto* g_server = app.add_option_group("Server");
-  g_server->add_option("--listen", listen4, "IPv4 address to listen on (repeatable; default 0.0.0.0)");
-  g_server->add_option("--listen6", listen6, "IPv6 address to listen on (repeatable; default ::)");
+  g_server->add_option("--listen", listen4, "IPv4 address to listen on (repeatable). Default: 0.0.0.0 and :: together; giving --listen or --listen6 listens only where told");
+  g_server->add_option("--listen6", listen6, "IPv6 address to listen on (repeatable; see --listen)");
   g_server->add_option("--syslog", syslog_target,
                        "Send events to a syslog collector at HOST[:PORT] (UDP, default 514)");
   g_server->add_option("--syslog-format", syslog_format, "5424 (default) or 3164")
@@ -141,6 +144,14 @@ Parsed parse_cli(const std::vector<std::string>& args) {
 
   if (!server_mode && host.empty()) {
     return usage("choose a mode: -s (server) or -c HOST (client)");
+  }
+  // An option of the other mode is a mistake, not something to ignore silently.
+  const CLI::Option_group* wrong_group = server_mode ? g_client : g_server;
+  for (const CLI::Option* o : wrong_group->get_options()) {
+    if (o->count() > 0) {
+      return usage(o->get_name() + " is a " + (server_mode ? "client" : "server") + " option; it does not apply with " +
+                   (server_mode ? "-s" : "-c"));
+    }
   }
   std::optional<Credentials> creds;
   if (a_opt->count() > 0) {

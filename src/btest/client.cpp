@@ -283,6 +283,8 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
     s.peer_rx_bytes = remote.bytes;
     s.peer_last_bytes = remote.last_bytes;
     s.peer_reported = remote.records > 0;
+    s.local_cpu = static_cast<int>(cpu.sample());
+    s.remote_cpu = remote.records > 0 ? remote.cpu_percent : -1;
     rec.intervals.push_back(s);
   }
   rec.duration_s = std::chrono::duration<double>(end - start).count();

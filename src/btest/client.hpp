@@ -26,7 +26,7 @@ namespace linerate::btest {
 struct ClientConfig {
   std::string host;
   uint16_t port = kDefaultPort;
-  Direction direction = Direction::kClientTx;
+  Direction direction = Direction::kClientRx;  // RouterOS default
   unsigned connections = 1;        // 1 = single connection (conn_count 0 on the wire)
   uint64_t local_tx_speed = 0;     // our transmit cap, bit/s (0 = unlimited)
   uint64_t remote_tx_speed = 0;    // the server's transmit cap, bit/s

@@ -116,6 +116,7 @@ std::string summary_json(const TestRecord& r) {
                   {"tx_bytes", s.tx_bytes},
                   {"rx_bytes", s.rx_bytes},
                   {"peer_rx_bytes", s.peer_rx_bytes},
+                  {"peer_last_bytes", s.peer_last_bytes},
                   {"peer_reported", s.peer_reported},
                   {"local_cpu", s.local_cpu},
                   {"remote_cpu", s.remote_cpu}});

@@ -93,3 +93,18 @@ TEST(BtestCli, HelpAndVersionPrint) {
 
 }  // namespace
 }  // namespace linerate::btest::cli
+
+namespace linerate::btest::cli {
+namespace {
+
+TEST(BtestCli, OptionsOfTheOtherModeAreUsageErrors) {
+  Parsed a = parse_cli({"-s", "--json"});
+  EXPECT_EQ(a.action, Parsed::Action::kUsageError);
+  EXPECT_NE(a.text.find("--json is a client option"), std::string::npos) << a.text;
+  Parsed b = parse_cli({"-c", "h", "--max-sessions", "3"});
+  EXPECT_EQ(b.action, Parsed::Action::kUsageError);
+  EXPECT_NE(b.text.find("server option"), std::string::npos) << b.text;
+}
+
+}  // namespace
+}  // namespace linerate::btest::cli
