@@ -73,14 +73,16 @@ Result<SockAddr> parse_ip(std::string_view text, uint16_t port) {
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') {
     s = s.substr(1, s.size() - 2);
   }
+  // inet_pton reads a C string: "1.2.3.4\0junk" must not pass as 1.2.3.4.
+  bool has_nul = s.find('\0') != std::string::npos;
   sockaddr_in v4{};
-  if (inet_pton(AF_INET, s.c_str(), &v4.sin_addr) == 1) {
+  if (!has_nul && inet_pton(AF_INET, s.c_str(), &v4.sin_addr) == 1) {
     v4.sin_family = AF_INET;
     v4.sin_port = htons(port);
     return SockAddr(reinterpret_cast<sockaddr*>(&v4), sizeof(v4));
   }
   sockaddr_in6 v6{};
-  if (inet_pton(AF_INET6, s.c_str(), &v6.sin6_addr) == 1) {
+  if (!has_nul && inet_pton(AF_INET6, s.c_str(), &v6.sin6_addr) == 1) {
     v6.sin6_family = AF_INET6;
     v6.sin6_port = htons(port);
     return SockAddr(reinterpret_cast<sockaddr*>(&v6), sizeof(v6));
@@ -94,6 +96,9 @@ Result<std::vector<SockAddr>> resolve(std::string_view host, uint16_t port) {
   }
   if (auto lit = parse_ip(host, port)) {
     return std::vector<SockAddr>{*lit};
+  }
+  if (host.find('\0') != std::string_view::npos) {
+    return fail("cannot resolve '" + std::string(host) + "': contains a NUL byte");
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

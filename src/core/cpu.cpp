@@ -35,10 +35,13 @@ std::optional<CpuTimes> parse_proc_stat(std::string_view text) {
   if (n < 4) {
     return std::nullopt;
   }
-  // guest time is already inside user/nice: count only the first 8 fields.
+  // guest time is already inside user/nice: count only the first 8 fields. A sum
+  // that overflows is not a real /proc/stat; rejecting it keeps busy <= total.
   uint64_t total = 0;
   for (int k = 0; k < n && k < 8; ++k) {
-    total += f[k];
+    if (__builtin_add_overflow(total, f[k], &total)) {
+      return std::nullopt;
+    }
   }
   uint64_t idle = f[3] + (n > 4 ? f[4] : 0);
   return CpuTimes{total - idle, total};

@@ -16,6 +16,7 @@ constexpr int kFacilityDaemon = 3;
 Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text, uint16_t default_port) {
   std::string_view host = text;
   std::string_view port_text;
+  bool has_port = false;  // a ':' separator was given, so a port must follow
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
     if (close == std::string_view::npos) {
@@ -28,18 +29,20 @@ Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text, 
         return fail("invalid address '" + std::string(text) + "': expected ':port' after ']'");
       }
       port_text = rest.substr(1);
+      has_port = true;
     }
   } else if (text.find(':') != text.rfind(':')) {
     host = text;  // bare IPv6 literal, no port
   } else if (auto colon = text.find(':'); colon != std::string_view::npos) {
     host = text.substr(0, colon);
     port_text = text.substr(colon + 1);
+    has_port = true;
   }
   if (host.empty()) {
     return fail("invalid address '" + std::string(text) + "': empty host");
   }
   uint16_t port = default_port;
-  if (!port_text.empty() || (text.find(':') != std::string_view::npos && host.size() + 1 == text.size())) {
+  if (has_port) {
     unsigned value = 0;
     auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc() || p != port_text.data() + port_text.size() || value == 0 || value > 65535) {

@@ -86,7 +86,7 @@ Result<uint64_t> parse_bandwidth(std::string_view raw) {
   std::string text = trim(raw);
   std::string what = "invalid bandwidth '" + std::string(raw) + "'";
   if (text.empty()) {
-    return fail("invalid bandwidth '': empty (use e.g. 100M)");
+    return fail(what + ": empty (use e.g. 100M)");
   }
   if (text[0] == '-') {
     return fail(what + ": must not be negative");
@@ -129,7 +129,7 @@ Result<uint64_t> parse_duration_ms(std::string_view raw) {
   std::string text = trim(raw);
   std::string what = "invalid duration '" + std::string(raw) + "'";
   if (text.empty()) {
-    return fail("invalid duration '': empty (use e.g. 10 or 10s)");
+    return fail(what + ": empty (use e.g. 10 or 10s)");
   }
   if (text[0] == '-') {
     return fail(what + ": must not be negative");

@@ -1,0 +1,34 @@
+// core/text.hpp — make untrusted text safe to echo in a one-line message.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace linerate::core {
+
+/// Replace control characters (newline, tab, NUL, ...) with C escapes so an
+/// error message that quotes user input always stays on one line.
+[[nodiscard]] inline std::string one_line(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace linerate::core

@@ -1,0 +1,161 @@
+// Unit tests for core/pacer (spec §13.1). Pure arithmetic on simulated times: no
+// clock, no sleeping.
+#include "core/pacer.hpp"
+
+#include <cstdint>
+
+#include <gtest/gtest.h>
+
+namespace linerate::core {
+namespace {
+
+constexpr uint64_t kSecondNs = 1'000'000'000ULL;
+
+// Bytes a sender is granted in [0, duration_ns) when it sends each chunk exactly at
+// its deadline (a caller that never falls behind).
+uint64_t granted_bytes(Pacer& pacer, uint64_t duration_ns) {
+  uint64_t bytes = 0;
+  uint64_t now = 0;
+  for (uint64_t i = 0; i < 100'000'000; ++i) {  // bound: far above any rate tested here
+    uint64_t due = pacer.next_deadline(now);
+    if (due >= duration_ns) {
+      break;
+    }
+    bytes += pacer.chunk_bytes();
+    now = due;
+  }
+  return bytes;
+}
+
+TEST(Pacer, ZeroRateIsUnlimited) {
+  Pacer p(0, 65536);
+  EXPECT_TRUE(p.unlimited());
+  EXPECT_EQ(p.chunk_bytes(), 65536U);
+  EXPECT_EQ(p.interval_ns(), 0U);
+  EXPECT_EQ(p.next_deadline(123), 123U);
+  EXPECT_EQ(p.next_deadline(124), 124U);
+  EXPECT_EQ(p.next_deadline(5), 5U);
+}
+
+TEST(Pacer, ZeroMaxChunkBecomesOneByte) {
+  Pacer p(0, 0);
+  EXPECT_EQ(p.chunk_bytes(), 1U);
+}
+
+TEST(Pacer, EightMegabitIsTenKilobytesEveryTenMs) {
+  Pacer p(8'000'000, 65536);
+  EXPECT_FALSE(p.unlimited());
+  EXPECT_EQ(p.chunk_bytes(), 10'000U);
+  EXPECT_EQ(p.interval_ns(), 10'000'000U);
+}
+
+TEST(Pacer, ChunkIsCappedByMaxChunk) {
+  Pacer p(10'000'000'000ULL, 32768);  // 10 Gbit/s would want 12.5 MB per 10 ms
+  EXPECT_EQ(p.chunk_bytes(), 32768U);
+  EXPECT_EQ(p.interval_ns(), 26'214U);  // 32768 * 8 / 1e10 s, truncated
+}
+
+TEST(Pacer, ChunkIsAtLeastOneByte) {
+  Pacer p(300, 1500);  // 300 bit/s: 0.375 bytes per 10 ms
+  EXPECT_EQ(p.chunk_bytes(), 1U);
+  EXPECT_EQ(p.interval_ns(), 26'666'666U);
+}
+
+TEST(Pacer, SlowRateIntervalBecomesExactlyOneSecond) {
+  // 10 bit/s with 1-byte chunks would be 0.8 s per chunk: > 0.5 s, so exactly 1 s (§13.1).
+  Pacer p(10, 1500);
+  EXPECT_EQ(p.chunk_bytes(), 1U);
+  EXPECT_EQ(p.interval_ns(), kSecondNs);
+  Pacer one(1, 32768);  // 8 s per byte
+  EXPECT_EQ(one.interval_ns(), kSecondNs);
+  EXPECT_EQ(one.next_deadline(7), 7U);
+  EXPECT_EQ(one.next_deadline(7), 7U + kSecondNs);
+  EXPECT_EQ(one.next_deadline(8), 7U + 2 * kSecondNs);
+}
+
+TEST(Pacer, IntervalAtHalfSecondIsKept) {
+  Pacer p(16, 1500);  // 1 byte at 16 bit/s = exactly 0.5 s: not above, so unchanged
+  EXPECT_EQ(p.interval_ns(), 500'000'000U);
+}
+
+TEST(Pacer, FirstDeadlineIsNow) {
+  Pacer p(8'000'000, 65536);
+  EXPECT_EQ(p.next_deadline(5'000), 5'000U);
+}
+
+TEST(Pacer, DeadlinesAdvanceExactlyByInterval) {
+  Pacer p(8'000'000, 65536);
+  const uint64_t t0 = 1'000'000'000'000ULL;
+  EXPECT_EQ(p.next_deadline(t0), t0);
+  // A caller that is early (asks before the deadline) still gets the schedule.
+  for (uint64_t k = 1; k <= 1000; ++k) {
+    EXPECT_EQ(p.next_deadline(t0 + (k - 1) * 10'000'000), t0 + k * 10'000'000) << "grant " << k;
+  }
+}
+
+TEST(Pacer, FractionalIntervalDoesNotDrift) {
+  // 3 Mbit/s in 1000-byte chunks: 2 666 666.67 ns per chunk. Deadline k must be
+  // floor(k * 8e12 / 3e6), not k * 2 666 666.
+  Pacer p(3'000'000, 1000);
+  ASSERT_EQ(p.chunk_bytes(), 1000U);
+  uint64_t now = 0;
+  uint64_t due = 0;
+  for (uint64_t k = 0; k <= 30'000; ++k) {
+    due = p.next_deadline(now);
+    EXPECT_EQ(due, k * 8'000'000'000'000ULL / 3'000'000ULL) << "grant " << k;
+    now = due;
+  }
+  EXPECT_EQ(due, 80 * kSecondNs);
+}
+
+TEST(Pacer, SmallLagKeepsSchedule) {
+  Pacer p(8'000'000, 65536);
+  EXPECT_EQ(p.next_deadline(0), 0U);
+  // Next due at 10 ms; arriving 2 intervals late (30 ms) is not yet a stall.
+  EXPECT_EQ(p.next_deadline(30'000'000), 10'000'000U);
+  EXPECT_EQ(p.next_deadline(30'000'000), 20'000'000U);
+  EXPECT_EQ(p.next_deadline(30'000'000), 30'000'000U);
+}
+
+TEST(Pacer, ReanchorsAfterStallOfMoreThanTwoIntervals) {
+  Pacer p(8'000'000, 65536);
+  EXPECT_EQ(p.next_deadline(0), 0U);
+  EXPECT_EQ(p.next_deadline(0), 10'000'000U);
+  // Next due at 20 ms; now 50 ms > 20 + 2*10 ms: restart from now instead of bursting.
+  EXPECT_EQ(p.next_deadline(50'000'000), 50'000'000U);
+  EXPECT_EQ(p.next_deadline(50'000'000), 60'000'000U);
+  EXPECT_EQ(p.next_deadline(60'000'000), 70'000'000U);
+}
+
+TEST(Pacer, ReanchorsAtSlowRate) {
+  Pacer p(10, 1500);
+  EXPECT_EQ(p.next_deadline(0), 0U);
+  EXPECT_EQ(p.next_deadline(0), kSecondNs);
+  EXPECT_EQ(p.next_deadline(10 * kSecondNs), 10 * kSecondNs);
+  EXPECT_EQ(p.next_deadline(10 * kSecondNs), 11 * kSecondNs);
+}
+
+TEST(Pacer, TenSecondsGrantRateTimesTenOverEightWithinOneChunk) {
+  struct Case {
+    uint64_t rate_bps;
+    std::size_t max_chunk;
+  };
+  for (Case c : {Case{8'000'000, 65536}, Case{3'000'000, 1000}, Case{1'000'000'000, 32768},
+                 Case{10'000'000'000ULL, 65536}, Case{100'000'000'000ULL, 32768}, Case{12'345'678, 1500},
+                 Case{300, 1500}, Case{800, 1500}, Case{999'999, 9000}}) {
+    Pacer p(c.rate_bps, c.max_chunk);
+    uint64_t got = granted_bytes(p, 10 * kSecondNs);
+    uint64_t want = c.rate_bps * 10 / 8;
+    uint64_t diff = got > want ? got - want : want - got;
+    EXPECT_LE(diff, p.chunk_bytes()) << "rate " << c.rate_bps << " chunk " << p.chunk_bytes() << ": granted " << got
+                                     << ", want " << want;
+  }
+}
+
+TEST(Pacer, SlowRateQuirkGrantsOneChunkPerSecond) {
+  Pacer p(10, 1500);
+  EXPECT_EQ(granted_bytes(p, 10 * kSecondNs), 10U);  // 1 byte/s, not 10/8 bytes/s
+}
+
+}  // namespace
+}  // namespace linerate::core
