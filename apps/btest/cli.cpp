@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/text.hpp"
 #include "core/units.hpp"
 
 namespace linerate::btest::cli {
@@ -41,11 +42,10 @@ Examples:
   btest -c 192.0.2.1 -t -r -d 30 --connections 20 -a admin -p secret
   btest -c ::1 -r -b 100M --json)";
 
-
 Parsed usage(std::string msg) {
   Parsed p;
   p.action = Parsed::Action::kUsageError;
-  p.text = std::move(msg);
+  p.text = core::one_line(msg);  // argv may hold newlines: the error stays one line
   p.exit_code = kExitUsage;
   return p;
 }
@@ -93,37 +93,50 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   a_opt->needs(p_opt);
   p_opt->needs(a_opt);
   app.add_option("--csv", csv_path, "Append one CSV row per finished test to FILE (header written once)");
-  app.add_flag("-q,--quiet", quiet, "Client: only the summary (no banner, no per-second lines). Server: warnings and errors only");
+  app.add_flag("-q,--quiet", quiet,
+               "Client: only the summary (no banner, no per-second lines). Server: warnings and errors only");
 
-  auto* g_client = app.add_option_group("Client");
-  g_client->add_flag("-t,--transmit", tx, "We transmit (RouterOS direction=transmit)");
-  g_client->add_flag("-r,--receive", rx, "We receive (RouterOS direction=receive; default)");
-  g_client->add_option("--direction", direction_word, "transmit, receive or both (instead of -t/-r)")
+  // Options are grouped for help with ->group(), not CLI11 option groups: CLI11
+  // 2.1.2 can loop forever on some argv with option groups (found by cli_fuzz).
+  std::vector<CLI::Option*> client_only;
+  std::vector<CLI::Option*> server_only;
+  auto client_opt = [&](CLI::Option* o) {
+    client_only.push_back(o->group("Client options"));
+    return o;
+  };
+  auto server_opt = [&](CLI::Option* o) {
+    server_only.push_back(o->group("Server options"));
+    return o;
+  };
+  client_opt(app.add_flag("-t,--transmit", tx, "We transmit (RouterOS direction=transmit)"));
+  client_opt(app.add_flag("-r,--receive", rx, "We receive (RouterOS direction=receive; default)"));
+  client_opt(app.add_option("--direction", direction_word, "transmit, receive or both (instead of -t/-r)"))
       ->check(CLI::IsMember({"transmit", "receive", "both"}));
-  g_client->add_option("-b,--bandwidth", bw, "Speed cap for each sending side, e.g. 100M (default unlimited)");
-  g_client->add_option("--local-tx-speed", local_bw, "Our transmit cap (overrides -b for our side)");
-  g_client->add_option("--remote-tx-speed", remote_bw, "The server's transmit cap (overrides -b for its side)");
-  g_client->add_option("-d,--duration", duration, "Test length: 10, 30s, 5m; 0 = until Ctrl-C (default 10)");
-  g_client->add_option("--connections", connections, "TCP connections, 1-255 (default 1)")
+  client_opt(app.add_option("-b,--bandwidth", bw, "Speed cap for each sending side, e.g. 100M (default unlimited)"));
+  client_opt(app.add_option("--local-tx-speed", local_bw, "Our transmit cap (overrides -b for our side)"));
+  client_opt(app.add_option("--remote-tx-speed", remote_bw, "The server's transmit cap (overrides -b for its side)"));
+  client_opt(app.add_option("-d,--duration", duration, "Test length: 10, 30s, 5m; 0 = until Ctrl-C (default 10)"));
+  client_opt(app.add_option("--connections", connections, "TCP connections, 1-255 (default 1)"))
       ->check(CLI::Range(1, 255));
-  g_client->add_flag("--random-data", random_data, "Ask for random payload (RouterOS random-data=yes)");
-  g_client->add_flag("--json", json, "Print one JSON summary on stdout instead of text");
+  client_opt(app.add_flag("--random-data", random_data, "Ask for random payload (RouterOS random-data=yes)"));
+  client_opt(app.add_flag("--json", json, "Print one JSON summary on stdout instead of text"));
 
-  auto* g_server = app.add_option_group("Server");
-  g_server->add_option("--listen", listen4, "IPv4 address to listen on (repeatable). Default: 0.0.0.0 and :: together; giving --listen or --listen6 listens only where told");
-  g_server->add_option("--listen6", listen6, "IPv6 address to listen on (repeatable; see --listen)");
-  g_server->add_option("--syslog", syslog_target,
-                       "Send events to a syslog collector at HOST[:PORT] (UDP, default 514)");
-  g_server->add_option("--syslog-format", syslog_format, "5424 (default) or 3164")
+  server_opt(app.add_option("--listen", listen4,
+                            "IPv4 address to listen on (repeatable). Default: 0.0.0.0 and :: together; giving --listen "
+                            "or --listen6 listens only where told"));
+  server_opt(app.add_option("--listen6", listen6, "IPv6 address to listen on (repeatable; see --listen)"));
+  server_opt(
+      app.add_option("--syslog", syslog_target, "Send events to a syslog collector at HOST[:PORT] (UDP, default 514)"));
+  server_opt(app.add_option("--syslog-format", syslog_format, "5424 (default) or 3164"))
       ->check(CLI::IsMember({"5424", "3164"}));
-  g_server->add_option("--max-sessions", max_sessions, "Concurrent tests allowed, 0 = unlimited (default 100)");
-  g_server->add_option("--max-duration", max_duration, "End any test after this long, 0 = never (default 0)");
-  g_server->add_option("--handshake-timeout", handshake_timeout,
-                       "Drop a peer that has not finished the handshake (default 10s)");
-  g_server->add_option("--secondary-timeout", secondary_timeout,
-                       "Wait this long for missing secondary connections (default 10s)");
-  g_server->add_option("--idle-timeout", idle_timeout,
-                       "Drop a data connection with no progress for this long (default 30s)");
+  server_opt(app.add_option("--max-sessions", max_sessions, "Concurrent tests allowed, 0 = unlimited (default 100)"));
+  server_opt(app.add_option("--max-duration", max_duration, "End any test after this long, 0 = never (default 0)"));
+  server_opt(app.add_option("--handshake-timeout", handshake_timeout,
+                            "Drop a peer that has not finished the handshake (default 10s)"));
+  server_opt(app.add_option("--secondary-timeout", secondary_timeout,
+                            "Wait this long for missing secondary connections (default 10s)"));
+  server_opt(app.add_option("--idle-timeout", idle_timeout,
+                            "Drop a data connection with no progress for this long (default 30s)"));
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -146,8 +159,7 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     return usage("choose a mode: -s (server) or -c HOST (client)");
   }
   // An option of the other mode is a mistake, not something to ignore silently.
-  const CLI::Option_group* wrong_group = server_mode ? g_client : g_server;
-  for (const CLI::Option* o : wrong_group->get_options()) {
+  for (const CLI::Option* o : server_mode ? client_only : server_only) {
     if (o->count() > 0) {
       return usage(o->get_name() + " is a " + (server_mode ? "client" : "server") + " option; it does not apply with " +
                    (server_mode ? "-s" : "-c"));
