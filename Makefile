@@ -27,6 +27,8 @@ test: build-dev
 bench: deps
 	cmake --preset bench >/dev/null
 	cmake --build --preset bench -j $(JOBS)
+	build/bench/bench/micro/micro_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	  --benchmark_out=build/bench/micro.json --benchmark_out_format=json
 	bench/e2e/btest_tcp.sh build/bench
 
 clean:
