@@ -29,6 +29,7 @@ uint64_t mono_ns() {
 struct TcpTransfer::Conn {
   core::Fd fd;
   bool primary = false;
+  std::optional<StatusScanner> scanner;  // used by whichever thread reads (one at a time)
   alignas(64) std::atomic<uint64_t> rx{0};
   alignas(64) std::atomic<uint64_t> tx{0};
   std::thread reader;
@@ -72,12 +73,27 @@ void TcpTransfer::add(core::Fd fd) {
     return;  // test already over: the fd closes here
   }
   c->primary = conns_.empty();
+  if (cfg_.scan) {
+    c->scanner.emplace(*cfg_.scan);
+  }
   Conn& ref = *c;
   readers_alive_.fetch_add(1);
-  ref.reader = std::thread([this, &ref] { reader_loop(ref); });
-  if (cfg_.send) {
+  if (cfg_.send && !cfg_.peer_sends) {
+    // Send-only side: one thread sends and, between writes, drains the little the
+    // peer sends (status records, EOF) without blocking; after the last write it
+    // reads to EOF. A second thread parked in recv() on the same socket would be
+    // woken by every ACK that frees send space (~2000 wakeups/s, measured).
     senders_alive_.fetch_add(1);
-    ref.sender = std::thread([this, &ref] { sender_loop(ref); });
+    ref.sender = std::thread([this, &ref] {
+      sender_loop(ref);
+      reader_loop(ref);
+    });
+  } else {
+    ref.reader = std::thread([this, &ref] { reader_loop(ref); });
+    if (cfg_.send) {
+      senders_alive_.fetch_add(1);
+      ref.sender = std::thread([this, &ref] { sender_loop(ref); });
+    }
   }
   conns_.push_back(std::move(c));
 }
@@ -157,23 +173,51 @@ void TcpTransfer::conn_ended(Conn& c, const char* reason, int err) noexcept {
   primary_ended_.request();
 }
 
+void TcpTransfer::on_peer_status(const Status& s) noexcept {
+  remote_bytes_.fetch_add(s.bytes, std::memory_order_relaxed);
+  remote_records_.fetch_add(1, std::memory_order_relaxed);
+  remote_last_.store(s.bytes, std::memory_order_relaxed);
+  if (s.cpu_percent) {
+    remote_cpu_.store(*s.cpu_percent, std::memory_order_relaxed);
+  }
+}
+
+// Non-blocking read of whatever the peer sent (send-only side). Returns false
+// when the peer closed or reset the connection.
+bool TcpTransfer::drain_nonblocking(Conn& c, const char*& reason, int& err) noexcept {
+  std::byte buf[4096];
+  auto on_status = [this](const Status& s) { on_peer_status(s); };
+  for (;;) {
+    ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) {
+      c.rx.store(c.rx.load(std::memory_order_relaxed) + static_cast<uint64_t>(n), std::memory_order_relaxed);
+      if (c.scanner) {
+        c.scanner->feed(std::span<const std::byte>(buf, static_cast<std::size_t>(n)), on_status);
+      }
+      continue;
+    }
+    if (n == 0) {
+      reason = "peer closed the connection";
+      return false;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return true;
+    }
+    reason = "read failed";
+    err = errno;
+    return false;
+  }
+}
+
 // Reader: count every received byte (status bytes included, spec §9) and pass
 // them to the status scanner when asked. One recv per 256 KiB; no per-byte work
 // unless the memchr in the scanner finds a 07.
 void TcpTransfer::reader_loop(Conn& c) noexcept {
   std::unique_ptr<std::byte[]> buf(new (std::nothrow) std::byte[kTcpWriteBytes]);
-  std::optional<StatusScanner> scanner;
-  if (cfg_.scan) {
-    scanner.emplace(*cfg_.scan);
-  }
-  auto on_status = [this](const Status& s) {
-    remote_bytes_.fetch_add(s.bytes, std::memory_order_relaxed);
-    remote_records_.fetch_add(1, std::memory_order_relaxed);
-    remote_last_.store(s.bytes, std::memory_order_relaxed);
-    if (s.cpu_percent) {
-      remote_cpu_.store(*s.cpu_percent, std::memory_order_relaxed);
-    }
-  };
+  auto on_status = [this](const Status& s) { on_peer_status(s); };
   const char* reason = "peer closed the connection";
   int err = 0;
   if (!buf) {
@@ -184,8 +228,8 @@ void TcpTransfer::reader_loop(Conn& c) noexcept {
       if (n > 0) {
         auto un = static_cast<uint64_t>(n);
         c.rx.store(c.rx.load(std::memory_order_relaxed) + un, std::memory_order_relaxed);
-        if (scanner) {
-          scanner->feed(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n)), on_status);
+        if (c.scanner) {
+          c.scanner->feed(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n)), on_status);
         }
         continue;
       }
@@ -216,6 +260,7 @@ void TcpTransfer::reader_loop(Conn& c) noexcept {
 // written only between two complete data writes, never inside one (spec §9).
 void TcpTransfer::sender_loop(Conn& c) noexcept {
   const int fd = c.fd.get();
+  const bool drain = !cfg_.peer_sends;  // this thread is also the connection's reader
   const std::byte* payload = random_buf_ ? random_buf_.get() : kZeros;
   core::Pacer pacer(cfg_.tx_rate_bps / cfg_.expected_connections, cfg_.write_bytes);
   if (cfg_.tx_rate_bps > 0 && cfg_.tx_rate_bps / cfg_.expected_connections == 0) {
@@ -290,12 +335,18 @@ void TcpTransfer::sender_loop(Conn& c) noexcept {
         uint64_t wait = std::min<uint64_t>(due - now, 50'000'000ULL);
         timespec ts{static_cast<time_t>(wait / 1'000'000'000ULL), static_cast<long>(wait % 1'000'000'000ULL)};
         nanosleep(&ts, nullptr);
+        if (drain && !drain_nonblocking(c, reason, err)) {
+          break;
+        }
       }
-      if (stop_send_.load(std::memory_order_relaxed)) {
+      if (reason != nullptr || stop_send_.load(std::memory_order_relaxed)) {
         break;
       }
     }
     if (!write_fully(payload, len)) {
+      break;
+    }
+    if (drain && !drain_nonblocking(c, reason, err)) {
       break;
     }
   }
@@ -330,11 +381,8 @@ void TcpTransfer::finish(core::Millis grace) {
       ::shutdown(c->fd.get(), SHUT_RDWR);
     }
   }
-  for (auto& c : conns_) {
-    if (c->sender.joinable()) {
-      c->sender.join();
-    }
-  }
+  // (Threads are joined only at the end: a send-only connection's thread goes
+  // on reading to EOF after its last write, and EOF needs our FIN first.)
   // 2. Half-close so the peer sees the end of our data, then let readers drain
   //    what is still in flight so both sides count the same bytes.
   for (auto& c : conns_) {
@@ -345,6 +393,9 @@ void TcpTransfer::finish(core::Millis grace) {
     ::shutdown(c->fd.get(), SHUT_RDWR);
   }
   for (auto& c : conns_) {
+    if (c->sender.joinable()) {
+      c->sender.join();
+    }
     if (c->reader.joinable()) {
       c->reader.join();
     }

@@ -1,8 +1,9 @@
 // btest/tcp_transfer.hpp — the TCP data plane shared by the btest client and server.
 //
-// One TcpTransfer runs one test's data connections (spec §9, §10). Each connection
-// gets a reader thread (always: it counts bytes, finds status records if asked and
-// notices EOF) and, when this side transmits, a sender thread. Data loops use
+// One TcpTransfer runs one test's data connections (spec §9, §10). A connection
+// that only receives has a reader thread (counts bytes, finds status records,
+// notices EOF); one that only sends has a single sender thread that also drains
+// the peer's few bytes between writes; "both" has one of each. Data loops use
 // blocking 256 KiB reads/writes: no allocation, no locks, no logging per buffer;
 // counters are single-writer relaxed atomics read once a second by the owner.
 //
@@ -90,6 +91,8 @@ class TcpTransfer {
   void reader_loop(Conn& c) noexcept;
   void sender_loop(Conn& c) noexcept;
   void conn_ended(Conn& c, const char* reason, int err) noexcept;
+  void on_peer_status(const Status& s) noexcept;
+  bool drain_nonblocking(Conn& c, const char*& reason, int& err) noexcept;
   bool wait_alive_zero(std::atomic<int>& alive, core::Millis timeout);
 
   TransferConfig cfg_;

@@ -60,6 +60,8 @@ TEST_P(TcpMatrix, BothSidesAgreeOnEveryByte) {
   const TestRecord& cl = out.record;
   EXPECT_TRUE(cl.ok) << cl.end_reason;
   EXPECT_EQ(cl.end_reason, "duration reached");
+  // Ending must not wait for an idle timeout (30 s): the drain grace is 2 s.
+  EXPECT_LT(cl.duration_s, 5.0) << "the test did not end promptly after its duration";
   EXPECT_EQ(cl.connections, conns);
   EXPECT_TRUE(out.warnings.empty());
 
