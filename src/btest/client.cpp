@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include "btest/interval_meter.hpp"
 #include "btest/tcp_transfer.hpp"
 #include "core/cpu.hpp"
 
@@ -213,10 +214,7 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
   const bool bounded = cfg.duration.count() > 0;
   const auto end_at = start + cfg.duration;
   auto next_tick = start + std::chrono::seconds(1);
-  auto last_tick = start;
-  uint64_t last_rx = 0;
-  uint64_t last_tx = 0;
-  uint32_t seq = 0;
+  IntervalMeter meter(start);
   std::string reason;
   bool ok = true;
   for (;;) {
@@ -234,27 +232,14 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
     }
     auto now = SteadyClock::now();
     if (now >= next_tick) {
-      uint64_t rx = transfer.rx_bytes();
-      uint64_t tx = transfer.tx_bytes();
       RemoteStatus remote = transfer.take_remote();
-      IntervalSample s;
-      s.index = ++seq;
-      s.seconds = std::chrono::duration<double>(now - last_tick).count();
-      s.rx_bytes = rx - last_rx;
-      s.tx_bytes = tx - last_tx;
-      s.peer_rx_bytes = remote.bytes;
-      s.peer_last_bytes = remote.last_bytes;
-      s.peer_reported = remote.records > 0;
-      s.local_cpu = static_cast<int>(cpu.sample());
-      s.remote_cpu = remote.records > 0 ? remote.cpu_percent : -1;
+      IntervalSample s =
+          meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(cpu.sample()), remote);
       rec.peer_rx_bytes += remote.bytes;
       rec.intervals.push_back(s);
       if (on_interval) {
         on_interval(rec, s);
       }
-      last_rx = rx;
-      last_tx = tx;
-      last_tick = now;
       next_tick += std::chrono::seconds(1);
       if (next_tick < now) {
         next_tick = now + std::chrono::seconds(1);
@@ -274,18 +259,9 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
   rec.rx_bytes = transfer.rx_bytes();
   RemoteStatus remote = transfer.take_remote();
   rec.peer_rx_bytes += remote.bytes;
-  if (rec.tx_bytes != last_tx || rec.rx_bytes != last_rx || remote.records > 0) {
-    IntervalSample s;
-    s.index = ++seq;
-    s.seconds = std::chrono::duration<double>(end - last_tick).count();
-    s.rx_bytes = rec.rx_bytes - last_rx;
-    s.tx_bytes = rec.tx_bytes - last_tx;
-    s.peer_rx_bytes = remote.bytes;
-    s.peer_last_bytes = remote.last_bytes;
-    s.peer_reported = remote.records > 0;
-    s.local_cpu = static_cast<int>(cpu.sample());
-    s.remote_cpu = remote.records > 0 ? remote.cpu_percent : -1;
-    rec.intervals.push_back(s);
+  if (meter.moved(rec.rx_bytes, rec.tx_bytes) || remote.records > 0) {
+    // The final partial interval, so the intervals sum to the totals.
+    rec.intervals.push_back(meter.take(end, rec.rx_bytes, rec.tx_bytes, static_cast<int>(cpu.sample()), remote));
   }
   rec.duration_s = std::chrono::duration<double>(end - start).count();
   rec.end_reason = reason;

@@ -37,28 +37,28 @@ bool TestRecord::receives() const {
 double TestRecord::tx_avg_bps() const { return rate(tx_bytes, duration_s); }
 double TestRecord::rx_avg_bps() const { return rate(rx_bytes, duration_s); }
 
-int TestRecord::local_cpu_avg() const {
+namespace {
+// Rounded mean of the known (>= 0) values picked by `field`; -1 when none.
+template <typename Field>
+int cpu_avg(const std::vector<IntervalSample>& intervals, Field field) {
   long sum = 0;
   long n = 0;
   for (const auto& s : intervals) {
-    if (s.local_cpu >= 0) {
-      sum += s.local_cpu;
+    if (field(s) >= 0) {
+      sum += field(s);
       ++n;
     }
   }
   return n == 0 ? -1 : static_cast<int>((sum + n / 2) / n);
 }
+}  // namespace
+
+int TestRecord::local_cpu_avg() const {
+  return cpu_avg(intervals, [](const IntervalSample& s) { return s.local_cpu; });
+}
 
 int TestRecord::remote_cpu_avg() const {
-  long sum = 0;
-  long n = 0;
-  for (const auto& s : intervals) {
-    if (s.remote_cpu >= 0) {
-      sum += s.remote_cpu;
-      ++n;
-    }
-  }
-  return n == 0 ? -1 : static_cast<int>((sum + n / 2) / n);
+  return cpu_avg(intervals, [](const IntervalSample& s) { return s.remote_cpu; });
 }
 
 std::string interval_line(const TestRecord& r, const IntervalSample& s) {

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "btest/interval_meter.hpp"
 #include "btest/protocol.hpp"
 #include "btest/tcp_transfer.hpp"
 #include "core/cpu.hpp"
@@ -73,6 +74,11 @@ struct MultiSession {
 }  // namespace
 
 struct Server::Impl {
+  ~Impl() {
+    if (log) {
+      spdlog::drop(log->name());  // loggers are registered globally by name
+    }
+  }
   ServerConfig cfg;
   std::vector<core::Fd> listeners;
   uint16_t port = 0;
@@ -477,10 +483,7 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   auto next_tick = start + std::chrono::seconds(1);
   const bool capped = cfg.max_duration.count() > 0;
   const auto hard_end = start + cfg.max_duration;
-  uint64_t last_rx = 0;
-  uint64_t last_tx = 0;
-  auto last_tick = start;
-  uint32_t seq = 0;
+  IntervalMeter meter(start);
   std::string reason;
   for (;;) {
     auto wake = capped ? std::min(next_tick, hard_end) : next_tick;
@@ -502,21 +505,11 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
     if (now < next_tick) {
       continue;
     }
-    uint64_t rx = transfer.rx_bytes();
-    uint64_t tx = transfer.tx_bytes();
-    IntervalSample s;
-    s.index = ++seq;
-    s.seconds = std::chrono::duration<double>(now - last_tick).count();
-    s.rx_bytes = rx - last_rx;
-    s.tx_bytes = tx - last_tx;
-    s.local_cpu = static_cast<int>(cpu.sample());
+    IntervalSample s = meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(cpu.sample()));
     if (server_rx) {
-      transfer.send_status(encode_status(seq, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
+      transfer.send_status(encode_status(s.index, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
     }
     rec.intervals.push_back(s);
-    last_rx = rx;
-    last_tx = tx;
-    last_tick = now;
     next_tick += std::chrono::seconds(1);
     if (next_tick < now) {
       next_tick = now + std::chrono::seconds(1);  // the machine stalled: re-anchor
@@ -538,13 +531,9 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   rec.tx_bytes = transfer.tx_bytes();
   rec.rx_bytes = transfer.rx_bytes();
   rec.status_sent = transfer.status_records_sent();
-  if (rec.tx_bytes != last_tx || rec.rx_bytes != last_rx) {
-    IntervalSample s;  // the final partial interval, so intervals sum to the totals
-    s.index = ++seq;
-    s.seconds = std::chrono::duration<double>(end - last_tick).count();
-    s.rx_bytes = rec.rx_bytes - last_rx;
-    s.tx_bytes = rec.tx_bytes - last_tx;
-    rec.intervals.push_back(s);
+  if (meter.moved(rec.rx_bytes, rec.tx_bytes)) {
+    // The final partial interval, so the intervals sum to the totals.
+    rec.intervals.push_back(meter.take(end, rec.rx_bytes, rec.tx_bytes, static_cast<int>(cpu.sample())));
   }
   rec.duration_s = std::chrono::duration<double>(end - start).count();
   rec.end_reason = reason.empty() ? "ended" : reason;
