@@ -338,6 +338,12 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
   }
   Bytes16 raw{};
   if (auto r = core::read_exact(fd.get(), raw, left()); !r) {
+    if (r.error().context == "connection closed by peer" || r.error().code == std::errc::connection_reset) {
+      // Port probes and health checks connect and leave: not worth a warning.
+      dropped.fetch_add(1);
+      log->info("peer {} closed the connection before sending a command", peer.to_string());
+      return;
+    }
     drop(peer, "reading command: " + r.error().message());
     return;
   }
