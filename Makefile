@@ -1,9 +1,11 @@
 # linerate — the two commands every user and CI run.
 #   make run    install deps, build (release), run a 5-second loopback btest demo
-#   make test   install deps, build (dev: ASan+UBSan), run every test through CTest
-# Also: make build, make bench, make clean.
+#   make test   install deps, build (dev: ASan+UBSan) and the perf-gate driver
+#               (release), run every test through CTest, including the gate
+# Also: make build, make bench (report in build/bench/report.json),
+#       make bench-baseline (rewrite bench/baseline.json on purpose), make clean.
 JOBS ?= $(shell nproc)
-.PHONY: all deps build build-dev run test bench clean
+.PHONY: all deps build build-dev gate-build run test bench bench-baseline clean
 
 all: build
 
@@ -18,10 +20,16 @@ build-dev: deps
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
 
+# The callgrind gate needs an optimised, unsanitised driver: build just that
+# target of the release preset.
+gate-build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target gate_driver
+
 run: build
 	@scripts/demo build/release/apps/btest/btest
 
-test: build-dev
+test: build-dev gate-build
 	ctest --preset dev -j $(JOBS)
 
 bench: deps
@@ -30,6 +38,12 @@ bench: deps
 	build/bench/bench/micro/micro_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
 	  --benchmark_out=build/bench/micro.json --benchmark_out_format=json
 	bench/e2e/btest_tcp.sh build/bench
+	bench/e2e/btest_load.sh build/bench
+	python3 bench/report.py build/bench
+
+bench-baseline: gate-build
+	python3 bench/gate/run_gate.py --driver build/release/bench/gate/gate_driver \
+	  --baseline bench/baseline.json --update
 
 clean:
 	rm -rf build
