@@ -32,13 +32,15 @@ run: build
 test: build-dev gate-build
 	ctest --preset dev -j $(JOBS)
 
-bench: deps
+bench: deps gate-build
 	cmake --preset bench >/dev/null
 	cmake --build --preset bench -j $(JOBS)
 	build/bench/bench/micro/micro_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
 	  --benchmark_out=build/bench/micro.json --benchmark_out_format=json
 	bench/e2e/btest_tcp.sh build/bench
 	bench/e2e/btest_load.sh build/bench
+	python3 bench/gate/run_gate.py --driver build/release/bench/gate/gate_driver \
+	  --baseline bench/baseline.json --json build/bench/gate.json
 	python3 bench/report.py build/bench
 
 bench-baseline: gate-build
