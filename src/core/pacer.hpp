@@ -21,6 +21,8 @@ __extension__ typedef unsigned __int128 PacerU128;
 
 class Pacer {
  public:
+  static constexpr uint64_t kMinSegmentBytes = 1448;  // one TCP segment at MTU 1500
+
   /// rate_bps 0 means unlimited. max_chunk_bytes bounds one grant.
   Pacer(uint64_t rate_bps, std::size_t max_chunk_bytes) : rate_bps_(rate_bps), max_chunk_(max_chunk_bytes) {
     if (max_chunk_ == 0) {
@@ -30,9 +32,14 @@ class Pacer {
       chunk_ = max_chunk_;
       return;
     }
-    // About 100 grants per second keeps the stream smooth; never below one byte.
+    // About 100 grants per second keeps a fast stream smooth. Slow streams get at
+    // least one 1448-byte segment per grant (as long as that is at most half a
+    // second of data) so a low cap does not cost 100 wake-ups a second per
+    // connection: the load test saw 4 x 1 Mbit/s connections per test starve the
+    // server's accept thread that way.
     uint64_t per_10ms = rate_bps_ / 8 / 100;
-    chunk_ = static_cast<std::size_t>(std::clamp<uint64_t>(per_10ms, 1, max_chunk_));
+    uint64_t floor_bytes = std::min<uint64_t>(kMinSegmentBytes, rate_bps_ / 8 / 2);
+    chunk_ = static_cast<std::size_t>(std::clamp<uint64_t>(std::max(per_10ms, floor_bytes), 1, max_chunk_));
     interval_ns_ = static_cast<uint64_t>(static_cast<detail::PacerU128>(chunk_) * 8 * 1'000'000'000ULL / rate_bps_);
     if (interval_ns_ > 500'000'000ULL) {
       interval_ns_ = 1'000'000'000ULL;  // §13.1 slow-rate quirk

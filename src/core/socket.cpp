@@ -38,7 +38,9 @@ Result<void> set_int_opt(int fd, int level, int name, int value, const char* wha
 }  // namespace
 
 Result<Fd> tcp_listen(const SockAddr& addr, int backlog, bool v6only) {
-  Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  // Non-blocking so an acceptor can drain the backlog until EAGAIN; accepted
+  // sockets are blocking (accept4 without SOCK_NONBLOCK).
+  Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP));
   if (!fd) {
     return errno_error("socket");
   }

@@ -45,7 +45,7 @@ class Fd {
 
 using Millis = std::chrono::milliseconds;
 
-/// Listening TCP socket with SO_REUSEADDR; IPv6 sockets get IPV6_V6ONLY=v6only.
+/// Non-blocking listening TCP socket with SO_REUSEADDR; IPv6 sockets get IPV6_V6ONLY=v6only.
 [[nodiscard]] Result<Fd> tcp_listen(const SockAddr& addr, int backlog, bool v6only);
 
 /// Connect with a timeout; the returned socket is blocking with TCP_NODELAY set.

@@ -55,10 +55,25 @@ TEST(Pacer, ChunkIsCappedByMaxChunk) {
   EXPECT_EQ(p.interval_ns(), 26'214U);  // 32768 * 8 / 1e10 s, truncated
 }
 
+TEST(Pacer, SlowRatesGrantUpToHalfASecondOfData) {
+  // 300 bit/s: 10 ms of data would be 0.375 bytes; a grant is instead half a
+  // second of data (18 bytes), so a slow stream is not woken 100 times a second.
+  Pacer p(300, 1500);
+  EXPECT_EQ(p.chunk_bytes(), 18U);
+  EXPECT_EQ(p.interval_ns(), 480'000'000U);
+}
+
+TEST(Pacer, LowCapsSendWholeSegmentsNotHundredsOfWakeups) {
+  // 250 kbit/s (1 Mbit/s split over 4 connections): one 1448-byte segment per
+  // grant, ~21.6 grants/s instead of 100 grants of 31 bytes.
+  Pacer p(250'000, 256 * 1024);
+  EXPECT_EQ(p.chunk_bytes(), Pacer::kMinSegmentBytes);
+  EXPECT_EQ(p.interval_ns(), 46'336'000U);
+}
+
 TEST(Pacer, ChunkIsAtLeastOneByte) {
-  Pacer p(300, 1500);  // 300 bit/s: 0.375 bytes per 10 ms
+  Pacer p(15, 1500);  // below 16 bit/s half a second is under one byte
   EXPECT_EQ(p.chunk_bytes(), 1U);
-  EXPECT_EQ(p.interval_ns(), 26'666'666U);
 }
 
 TEST(Pacer, SlowRateIntervalBecomesExactlyOneSecond) {
