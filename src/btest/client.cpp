@@ -156,31 +156,15 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
   rec.direction = cfg.direction;
   rec.tx_speed_cap_bps = cfg.local_tx_speed;
 
-  TransferConfig tc;
-  tc.send = client_sends(cfg.direction);
-  tc.random_payload = cfg.random_payload;  // our TCP stream never carries status records
-  tc.peer_sends = server_sends(cfg.direction);
-  if (cfg.direction == Direction::kClientTx) {
-    tc.scan = StatusScanner::Mode::kAligned;  // §12.4: server→client carries only status records
-  } else if (cfg.direction == Direction::kBoth) {
-    tc.scan = StatusScanner::Mode::kInterleaved;  // §9: status inside the data stream
-  }
-  tc.tx_rate_bps = cfg.local_tx_speed;
-  tc.expected_connections = cfg.connections;
-  tc.idle_timeout = cfg.idle_timeout;
-  TcpTransfer transfer(tc);
-  // The primary moves data at once (the server's idle clock is running on it);
-  // secondaries join while it does.
-  transfer.add(std::move(*primary));
-
   // §10: secondaries send the token in bytes 0-1. The other 14 bytes are
   // uncertain in the spec; we send bytes 2-15 of our own command (the servers we
   // know read only the token).
+  std::vector<core::Fd> secondaries;
   if (cfg.connections > 1) {
     Bytes16 sec = wire;
     sec[0] = static_cast<std::byte>(reply.token >> 8);
     sec[1] = static_cast<std::byte>(reply.token & 0xFF);
-    for (unsigned i = 1; i < cfg.connections && !stop.requested() && !transfer.primary_ended().requested(); ++i) {
+    for (unsigned i = 1; i < cfg.connections && !stop.requested(); ++i) {
       ClientFailure k = ClientFailure::kNone;
       auto fd = open_and_greet(cfg, k);
       if (!fd) {
@@ -198,8 +182,28 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
         out.warnings.push_back("connection " + std::to_string(i + 1) + ": unexpected join reply " + hex(ok));
         continue;
       }
-      transfer.add(std::move(*fd));
+      secondaries.push_back(std::move(*fd));
     }
+  }
+
+  TransferConfig tc;
+  tc.send = client_sends(cfg.direction);
+  tc.random_payload = cfg.random_payload;  // our TCP stream never carries status records
+  tc.peer_sends = server_sends(cfg.direction);
+  if (cfg.direction == Direction::kClientTx) {
+    tc.scan = StatusScanner::Mode::kAligned;  // §12.4: server→client carries only status records
+  } else if (cfg.direction == Direction::kBoth) {
+    tc.scan = StatusScanner::Mode::kInterleaved;  // §9: status inside the data stream
+  }
+  tc.tx_rate_bps = cfg.local_tx_speed;
+  tc.expected_connections = static_cast<unsigned>(1 + secondaries.size());
+  tc.idle_timeout = cfg.idle_timeout;
+  TcpTransfer transfer(tc);
+  // Data starts on all connections together: starting the primary while the
+  // others join floods a loaded server before it can greet them (load test).
+  transfer.add(std::move(*primary));
+  for (auto& fd : secondaries) {
+    transfer.add(std::move(fd));
   }
   rec.connections = static_cast<unsigned>(transfer.connections());
   out.started = true;

@@ -447,6 +447,7 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   tc.tx_rate_bps = cmd.remote_tx_speed;  // §3: the server's cap is remote_tx_speed (not local!)
   tc.expected_connections = cmd.connections();
   tc.idle_timeout = cfg.idle_timeout;
+  tc.idle_armed = false;  // armed when the test starts, after the secondaries
   TcpTransfer transfer(tc);
 
   TestRecord rec;
@@ -487,6 +488,7 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
     rec.connections = multi->joined;
   }
   rec.start_unix_ms = unix_ms_now();
+  transfer.arm_idle_timeout();
   event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec));
 
   // 1-second ticker: status to the client when we receive (§8, §12), records for

@@ -36,7 +36,7 @@ struct TcpTransfer::Conn {
   std::thread sender;
 };
 
-TcpTransfer::TcpTransfer(TransferConfig cfg) : cfg_(cfg) {
+TcpTransfer::TcpTransfer(TransferConfig cfg) : cfg_(cfg), idle_armed_(cfg.idle_armed) {
   if (cfg_.expected_connections == 0) {
     cfg_.expected_connections = 1;
   }
@@ -60,15 +60,26 @@ TcpTransfer::TcpTransfer(TransferConfig cfg) : cfg_(cfg) {
 
 TcpTransfer::~TcpTransfer() { finish(core::Millis(0)); }
 
+void TcpTransfer::arm_idle_timeout() {
+  std::lock_guard lock(mu_);
+  idle_armed_ = true;
+  if (!cfg_.peer_sends) {
+    return;
+  }
+  for (auto& c : conns_) {
+    (void)core::set_io_timeouts(c->fd.get(), cfg_.idle_timeout, cfg_.idle_timeout);
+  }
+}
+
 void TcpTransfer::add(core::Fd fd) {
   auto c = std::make_unique<Conn>();
   c->fd = std::move(fd);
   // Idle bounds: a blocked read/write that makes no progress this long fails with
   // EAGAIN. Reads are bounded only when the peer is supposed to send.
-  (void)core::set_io_timeouts(c->fd.get(), cfg_.peer_sends ? cfg_.idle_timeout : core::Millis(0),
-                              cfg_.idle_timeout);
   (void)core::set_dead_peer_timeout(c->fd.get(), cfg_.idle_timeout);
   std::lock_guard lock(mu_);
+  (void)core::set_io_timeouts(c->fd.get(), cfg_.peer_sends && idle_armed_ ? cfg_.idle_timeout : core::Millis(0),
+                              cfg_.idle_timeout);
   if (finished_) {
     return;  // test already over: the fd closes here
   }

@@ -40,7 +40,8 @@ struct TransferConfig {
   bool send = false;                             // this side transmits data
   bool random_payload = false;                   // random bytes instead of zeros (only on streams that
                                                  // carry no status records, see server.cpp/client.cpp)
-  bool peer_sends = false;                       // the peer is expected to transmit (arms the read idle timeout)
+  bool peer_sends = false;                       // the peer is expected to transmit (read idle timeout applies)
+  bool idle_armed = true;                        // false: read idle timeout waits for arm_idle_timeout()
   std::optional<StatusScanner::Mode> scan;       // parse the peer's status records from received bytes
   uint64_t tx_rate_bps = 0;                      // aggregate cap over all connections; 0 = unlimited
   unsigned expected_connections = 1;             // the rate is split evenly over this many
@@ -65,6 +66,10 @@ class TcpTransfer {
 
   /// Start moving data on fd. The first connection added is the primary.
   void add(core::Fd fd);
+  /// Arm the read idle timeout (cfg.idle_timeout) on every connection, now and
+  /// for later ones. Until then a silent peer is not an idle peer: the server
+  /// arms it when the test starts, not while secondaries are still joining.
+  void arm_idle_timeout();
   [[nodiscard]] std::size_t connections() const;
 
   [[nodiscard]] uint64_t rx_bytes() const;
@@ -103,6 +108,7 @@ class TcpTransfer {
   std::atomic<int> senders_alive_{0};
   std::atomic<int> readers_alive_{0};
   bool finished_ = false;
+  bool idle_armed_ = false;
 
   // Status mailbox for the primary's sender.
   std::atomic<bool> status_pending_{false};
