@@ -32,13 +32,19 @@ unambiguous; every other stream is random.
 
 Timeouts and durations take 10, 2.5, 500ms, 30s, 5m or 1h; 0 disables the limit.
 
+Authentication: the client answers whatever the server asks (none, MD5 or
+EC-SRP5). The server asks for EC-SRP5 when given -a/-p, as RouterOS 6.43 and
+later do; --auth md5 serves clients older than 6.43. With EC-SRP5 the server
+keeps only a salted verifier, derived at start-up with a fresh salt.
+
 Exit status: 0 test completed (also when ended by the first Ctrl-C), 1 runtime
-failure (cannot connect, protocol error, server ended the test early, server
-wants EC-SRP5 which this version lacks), 2 usage error, 3 authentication failed
-or required; 130/143 when a second SIGINT/SIGTERM forces an immediate exit.
+failure (cannot connect, protocol error, server ended the test early), 2 usage
+error, 3 authentication failed or required; 130/143 when a second SIGINT/SIGTERM
+forces an immediate exit.
 
 Examples:
-  btest -s -a btest -p btest --csv tests.csv
+  btest -s -a btest -p btest --csv tests.csv   (EC-SRP5, as RouterOS 6.43+)
+  btest -s -a btest -p btest --auth md5        (for RouterOS clients before 6.43)
   btest -c 192.0.2.1 -t -r -d 30 --connections 20 -a admin -p secret
   btest -c ::1 -r -b 100M --json)";
 
@@ -124,6 +130,10 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   server_opt(app.add_option("--listen", listen4,
                             "IPv4 address to listen on (repeatable). Default: 0.0.0.0 and :: together; giving --listen "
                             "or --listen6 listens only where told"));
+  std::string auth_word;
+  server_opt(app.add_option("--auth", auth_word,
+                            "ecsrp5 (default with -a; RouterOS 6.43+ clients), md5 (older clients) or none"))
+      ->check(CLI::IsMember({"none", "md5", "ecsrp5"}));
   server_opt(app.add_option("--listen6", listen6, "IPv6 address to listen on (repeatable; see --listen)"));
   server_opt(
       app.add_option("--syslog", syslog_target, "Send events to a syslog collector at HOST[:PORT] (UDP, default 514)"));
@@ -188,6 +198,18 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     ServerConfig& cfg = so.config;
     cfg.port = port;
     cfg.auth = creds;
+    if (auth_word.empty()) {
+      auth_word = creds ? "ecsrp5" : "none";
+    }
+    if (auth_word != "none" && !creds) {
+      return usage("--auth " + auth_word + " needs a user and password: -a USER -p PASS");
+    }
+    if (auth_word == "none" && creds) {
+      return usage("--auth none contradicts -a/-p; drop one of them");
+    }
+    cfg.auth_method = auth_word == "md5"      ? AuthMethod::kMd5
+                      : auth_word == "ecsrp5" ? AuthMethod::kEcSrp5
+                                              : AuthMethod::kNone;
     cfg.csv_path = csv_path;
     cfg.syslog_target = syslog_target;
     cfg.syslog_format = syslog_format == "3164" ? core::SyslogFormat::kRfc3164 : core::SyslogFormat::kRfc5424;

@@ -1,12 +1,14 @@
 // btest/client.cpp — see client.hpp. Section numbers refer to the spec.
 #include "btest/client.hpp"
 
+#include <array>
 #include <chrono>
 #include <limits>
 #include <vector>
 
 #include <poll.h>
 
+#include "btest/ecsrp5.hpp"
 #include "btest/interval_meter.hpp"
 #include "btest/tcp_transfer.hpp"
 #include "core/cpu.hpp"
@@ -57,6 +59,48 @@ core::Result<core::Fd> open_and_greet(const ClientConfig& cfg, ClientFailure& ki
     return core::fail(cfg.host + " is not a btest server (greeting " + hex(hello) + ", expected 01 00 00 00)");
   }
   return fd;
+}
+
+// §6.6 client side after the server's 03 00 00 00: MSG1 → MSG2 → MSG3 → MSG4.
+// Errors with std::errc::permission_denied mean "authentication failed".
+core::Result<void> ecsrp5_login(int fd, const Credentials& cred, core::Millis timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  auto remaining = [&] {
+    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
+  };
+  auto denied = [] { return core::fail(std::errc::permission_denied, "authentication failed"); };
+  auto hs = ecsrp5::ClientHandshake::start(cred.user, cred.password);
+  if (!hs) {
+    return tl::unexpected(hs.error());
+  }
+  if (auto r = core::write_all(fd, hs->msg1(), remaining()); !r) {
+    return core::fail("sending EC-SRP5 MSG1: " + r.error().message());
+  }
+  std::vector<std::byte> payload;
+  auto read_frame = [&]() -> core::Result<void> {
+    std::array<std::byte, 1> len{};
+    if (auto r = core::read_exact(fd, len, remaining()); !r) {
+      return r;
+    }
+    payload.resize(static_cast<std::size_t>(len[0]));
+    return core::read_exact(fd, payload, remaining());
+  };
+  if (!read_frame()) {
+    return denied();  // servers close here on an unknown user
+  }
+  auto msg3 = hs->on_msg2(payload);
+  if (!msg3) {
+    return core::fail("bad EC-SRP5 MSG2 from the server: " + msg3.error().message());
+  }
+  if (auto r = core::write_all(fd, *msg3, remaining()); !r) {
+    return core::fail("sending EC-SRP5 MSG3: " + r.error().message());
+  }
+  // EOF, a zero-length MSG4 (our AUTH_FAILED seen as a frame) or a wrong proof
+  // all mean the password was wrong (§6.9).
+  if (!read_frame() || !hs->on_msg4(payload)) {
+    return denied();
+  }
+  return {};
 }
 
 int wait_any2(int a, int b, core::Millis timeout) {
@@ -129,8 +173,20 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
     }
     auth_used = "md5";
   } else if (reply.kind == ReplyKind::kEcSrp5) {
-    return failure(ClientFailure::kUnsupported,
-                   "server requires EC-SRP5 authentication (RouterOS 6.43+), which this client does not support yet");
+    if (!cfg.auth) {
+      return failure(ClientFailure::kAuthRequired, "server requires authentication; pass -a USER -p PASSWORD");
+    }
+    if (auto r = ecsrp5_login(pfd, *cfg.auth, cfg.handshake_timeout); !r) {
+      if (r.error().code == std::errc::permission_denied) {
+        return failure(ClientFailure::kAuthFailed, "authentication failed");
+      }
+      return failure(ClientFailure::kProtocol, r.error().message());
+    }
+    if (auto r = core::read_exact(pfd, raw, cfg.handshake_timeout); !r) {
+      return failure(ClientFailure::kAuthFailed, "authentication failed");
+    }
+    reply = decode_reply(raw);
+    auth_used = "ecsrp5";
   }
   if (reply.kind == ReplyKind::kAuthFailed) {
     return failure(ClientFailure::kAuthFailed, "authentication failed");

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "btest/ecsrp5.hpp"
 #include "btest/interval_meter.hpp"
 #include "btest/protocol.hpp"
 #include "btest/tcp_transfer.hpp"
@@ -73,6 +74,18 @@ struct MultiSession {
 
 }  // namespace
 
+std::string_view auth_method_name(AuthMethod m) {
+  switch (m) {
+    case AuthMethod::kNone:
+      return "none";
+    case AuthMethod::kMd5:
+      return "md5";
+    case AuthMethod::kEcSrp5:
+      return "ecsrp5";
+  }
+  return "?";
+}
+
 struct Server::Impl {
   ~Impl() {
     if (log) {
@@ -85,6 +98,8 @@ struct Server::Impl {
   std::shared_ptr<spdlog::logger> log;
   std::optional<core::SyslogSender> syslog;
   std::optional<core::CsvAppender> csv;
+  std::optional<ecsrp5::Verifier> verifier;  // EC-SRP5: what we keep instead of the password
+  std::array<std::byte, 32> fake_secret{};   // §6.9: keys fake verifiers for unknown users
 
   mutable std::mutex mu;
   std::map<uint16_t, std::shared_ptr<MultiSession>> tokens;
@@ -116,6 +131,12 @@ struct Server::Impl {
   }
 
   void handle(core::Fd fd, core::SockAddr peer);
+  // Authenticate per cfg.auth_method; the user name on success, nullopt after the
+  // peer was told (or found out) that it failed. `left` is the handshake budget.
+  std::optional<std::string> authenticate_md5(int fd, const core::SockAddr& peer, core::Millis left);
+  std::optional<std::string> authenticate_ecsrp5(int fd, const core::SockAddr& peer, core::Millis left);
+  void auth_failed(int fd, const core::SockAddr& peer, const std::string& user, std::string_view method,
+                   const std::string& why);
   void run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
                 std::string_view auth, std::shared_ptr<MultiSession> multi);
   std::shared_ptr<MultiSession> register_token(const core::SockAddr& peer, unsigned expected);
@@ -135,6 +156,28 @@ core::Result<std::unique_ptr<Server>> Server::create(ServerConfig cfg) {
   impl->log->set_level(impl->cfg.quiet ? spdlog::level::warn : spdlog::level::info);
   if (impl->cfg.listen.empty()) {
     return core::fail("no listen address given");
+  }
+  if (impl->cfg.auth_method != AuthMethod::kNone && !impl->cfg.auth) {
+    return core::fail("authentication method " + std::string(auth_method_name(impl->cfg.auth_method)) +
+                      " needs a user and password (-a USER -p PASS)");
+  }
+  if (impl->cfg.auth_method == AuthMethod::kNone && impl->cfg.auth) {
+    impl->cfg.auth_method = AuthMethod::kMd5;  // credentials without a method: the classic default
+  }
+  if (impl->cfg.auth_method == AuthMethod::kEcSrp5) {
+    if (impl->cfg.auth->user.size() > ecsrp5::kMaxUserLen) {
+      return core::fail("user name longer than " + std::to_string(ecsrp5::kMaxUserLen) + " bytes (EC-SRP5 limit)");
+    }
+    auto v = ecsrp5::derive_verifier(impl->cfg.auth->user, impl->cfg.auth->password);
+    if (!v) {
+      return tl::unexpected(v.error());
+    }
+    impl->verifier = *v;
+    impl->cfg.auth->password.assign(impl->cfg.auth->password.size(), '\0');
+    impl->cfg.auth->password.clear();  // §6.4: the verifier is all we need from here on
+  }
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(impl->fake_secret.data()), 32) != 1) {
+    return core::fail("no randomness for the server secret");
   }
   uint16_t port = impl->cfg.port;
   for (const auto& text : impl->cfg.listen) {
@@ -380,35 +423,16 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
   // §4/§5 authentication.
   std::string user;
   std::string_view auth = "none";
-  if (cfg.auth) {
-    auth = "md5";
-    Bytes16 challenge{};
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.data()), 16) != 1) {
-      drop(peer, "no randomness for the MD5 challenge");
+  if (cfg.auth_method != AuthMethod::kNone) {
+    auth = auth_method_name(cfg.auth_method);
+    auto who = cfg.auth_method == AuthMethod::kMd5 ? authenticate_md5(fd.get(), peer, left())
+                                                   : authenticate_ecsrp5(fd.get(), peer, left());
+    if (!who) {
       return;
     }
-    std::array<std::byte, 20> hello{};
-    std::copy(kReplyMd5.begin(), kReplyMd5.end(), hello.begin());
-    std::copy(challenge.begin(), challenge.end(), hello.begin() + 4);
-    if (auto r = core::write_all(fd.get(), hello, left()); !r) {
-      drop(peer, "sending MD5 challenge: " + r.error().message());
-      return;
-    }
-    Bytes48 resp{};
-    if (auto r = core::read_exact(fd.get(), resp, left()); !r) {
-      drop(peer, "reading MD5 response: " + r.error().message());
-      return;
-    }
-    Md5Response parsed = decode_md5_response(resp);
-    if (!md5_response_valid(parsed, cfg.auth->user, cfg.auth->password, challenge)) {
-      auth_failures.fetch_add(1);
-      event(core::SyslogSeverity::kWarning, "AUTH_FAILURE",
-            "peer=" + peer.to_string() + " user=" + (parsed.user.empty() ? "-" : parsed.user) + " method=md5");
-      (void)core::write_all(fd.get(), kReplyAuthFailed, core::Millis(1000));
-      return;
-    }
-    user = parsed.user;
-    event(core::SyslogSeverity::kInfo, "AUTH_SUCCESS", "peer=" + peer.to_string() + " user=" + user + " method=md5");
+    user = *who;
+    event(core::SyslogSeverity::kInfo, "AUTH_SUCCESS",
+          "peer=" + peer.to_string() + " user=" + user + " method=" + std::string(auth));
   }
 
   // §10: register the token before the OK goes out, so a fast secondary finds it.
@@ -431,6 +455,113 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
   }
   tracked.untrack();
   run_test(std::move(fd), peer, *cmd, user, auth, std::move(multi));
+}
+
+void Server::Impl::auth_failed(int fd, const core::SockAddr& peer, const std::string& user, std::string_view method,
+                               const std::string& why) {
+  auth_failures.fetch_add(1);
+  event(core::SyslogSeverity::kWarning, "AUTH_FAILURE",
+        "peer=" + peer.to_string() + " user=" + (user.empty() ? "-" : user) + " method=" + std::string(method) +
+            " reason=\"" + why + "\"");
+  (void)core::write_all(fd, kReplyAuthFailed, core::Millis(1000));
+}
+
+// §5: 02 00 00 00 + 16-byte challenge, 48-byte answer.
+std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::SockAddr& peer, core::Millis left) {
+  const auto deadline = SteadyClock::now() + left;
+  auto remaining = [&] {
+    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
+  };
+  Bytes16 challenge{};
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.data()), 16) != 1) {
+    drop(peer, "no randomness for the MD5 challenge");
+    return std::nullopt;
+  }
+  std::array<std::byte, 20> hello{};
+  std::copy(kReplyMd5.begin(), kReplyMd5.end(), hello.begin());
+  std::copy(challenge.begin(), challenge.end(), hello.begin() + 4);
+  if (auto r = core::write_all(fd, hello, remaining()); !r) {
+    drop(peer, "sending MD5 challenge: " + r.error().message());
+    return std::nullopt;
+  }
+  Bytes48 resp{};
+  if (auto r = core::read_exact(fd, resp, remaining()); !r) {
+    drop(peer, "reading MD5 response: " + r.error().message());
+    return std::nullopt;
+  }
+  Md5Response parsed = decode_md5_response(resp);
+  if (!md5_response_valid(parsed, cfg.auth->user, cfg.auth->password, challenge)) {
+    auth_failed(fd, peer, parsed.user, "md5", "wrong user or password");
+    return std::nullopt;
+  }
+  return parsed.user;
+}
+
+// §6.5-§6.7: 03 00 00 00, then [len][payload] messages MSG1..MSG4.
+std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core::SockAddr& peer,
+                                                            core::Millis left) {
+  const auto deadline = SteadyClock::now() + left;
+  auto remaining = [&] {
+    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
+  };
+  auto read_frame = [&](std::vector<std::byte>& payload) -> core::Result<void> {
+    std::array<std::byte, 1> len{};
+    if (auto r = core::read_exact(fd, len, remaining()); !r) {
+      return r;
+    }
+    payload.resize(static_cast<std::size_t>(len[0]));
+    return core::read_exact(fd, payload, remaining());
+  };
+  if (auto r = core::write_all(fd, kReplyEcSrp5, remaining()); !r) {
+    drop(peer, "sending EC-SRP5 request: " + r.error().message());
+    return std::nullopt;
+  }
+  auto hs = ecsrp5::ServerHandshake::create(fake_secret);
+  if (!hs) {
+    drop(peer, "EC-SRP5: " + hs.error().message());
+    return std::nullopt;
+  }
+  std::vector<std::byte> msg;
+  if (auto r = read_frame(msg); !r) {
+    drop(peer, "reading EC-SRP5 MSG1: " + r.error().message());
+    return std::nullopt;
+  }
+  auto user = hs->on_msg1(msg);
+  if (!user) {
+    drop(peer, "bad EC-SRP5 MSG1: " + user.error().message());
+    return std::nullopt;
+  }
+  // Unknown users get a deterministic fake verifier and fail at MSG3 (§6.9).
+  std::optional<ecsrp5::Verifier> v;
+  if (*user == cfg.auth->user) {
+    v = verifier;
+  }
+  auto msg2 = hs->msg2(v);
+  if (!msg2) {
+    drop(peer, "EC-SRP5 MSG2: " + msg2.error().message());
+    return std::nullopt;
+  }
+  if (auto r = core::write_all(fd, *msg2, remaining()); !r) {
+    drop(peer, "sending EC-SRP5 MSG2: " + r.error().message());
+    return std::nullopt;
+  }
+  if (auto r = read_frame(msg); !r) {
+    // A client that gives up after MSG2 (wrong server proof expected, or gone).
+    drop(peer, "reading EC-SRP5 MSG3: " + r.error().message());
+    return std::nullopt;
+  }
+  auto msg4 = hs->on_msg3(msg);
+  if (!msg4) {
+    // §6.9 (uncertain on RouterOS): we answer AUTH_FAILED instead of MSG4 and close.
+    auth_failed(fd, peer, *user, "ecsrp5",
+                hs->user_known() ? "wrong password" : "unknown user");
+    return std::nullopt;
+  }
+  if (auto r = core::write_all(fd, *msg4, remaining()); !r) {
+    drop(peer, "sending EC-SRP5 MSG4: " + r.error().message());
+    return std::nullopt;
+  }
+  return *user;
 }
 
 void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,

@@ -108,3 +108,18 @@ TEST(BtestCli, OptionsOfTheOtherModeAreUsageErrors) {
 
 }  // namespace
 }  // namespace linerate::btest::cli
+
+namespace linerate::btest::cli {
+namespace {
+
+TEST(BtestCli, ServerAuthMethod) {
+  EXPECT_EQ(parse_cli({"-s", "-a", "u", "-p", "pw"}).server->config.auth_method, AuthMethod::kEcSrp5);
+  EXPECT_EQ(parse_cli({"-s", "-a", "u", "-p", "pw", "--auth", "md5"}).server->config.auth_method, AuthMethod::kMd5);
+  EXPECT_EQ(parse_cli({"-s"}).server->config.auth_method, AuthMethod::kNone);
+  EXPECT_EQ(parse_cli({"-s", "--auth", "ecsrp5"}).action, Parsed::Action::kUsageError);
+  EXPECT_EQ(parse_cli({"-s", "--auth", "none", "-a", "u", "-p", "pw"}).action, Parsed::Action::kUsageError);
+  EXPECT_EQ(parse_cli({"-s", "--auth", "sha1", "-a", "u", "-p", "pw"}).action, Parsed::Action::kUsageError);
+}
+
+}  // namespace
+}  // namespace linerate::btest::cli

@@ -49,7 +49,7 @@ check "connection refused says so" grep -q "cannot connect" "$WORK/e"
 
 # --- a real server --------------------------------------------------------------
 PORT=$(free_port)
-"$BTEST" -s --listen 127.0.0.1 -P "$PORT" -a cli -p secret --csv "$WORK/server.csv" -q 2>"$WORK/server.log" &
+"$BTEST" -s --listen 127.0.0.1 -P "$PORT" -a cli -p secret --csv "$WORK/server.csv" 2>"$WORK/server.log" &
 SERVER=$!
 PIDS+=("$SERVER")
 check "server starts" wait_port "$PORT"
@@ -80,12 +80,26 @@ check "Ctrl-C prints the summary" grep -q "\[SUM\]  TX  avg" "$WORK/int.out"
 check "Ctrl-C writes the CSV row" test "$(wc -l <"$WORK/client.csv")" = 3
 check "per-second lines are printed" grep -q "^\[  1\]  TX" "$WORK/int.out"
 
+# The same server's default (-a/-p) is EC-SRP5, as RouterOS 6.43+.
+check "server logged an EC-SRP5 login" grep -q "AUTH_SUCCESS.*method=ecsrp5" "$WORK/server.log"
+
 kill -INT "$SERVER"
 timeout 10 tail --pid="$SERVER" -f /dev/null
 wait "$SERVER"; rc=$?
 check "server exits 0 on SIGINT" test "$rc" = 0
 check "server CSV has header + 2 rows" test "$(wc -l <"$WORK/server.csv")" = 3
 check "server and client CSV agree on direction words" bash -c "cut -d, -f6 '$WORK/server.csv' | sort -u | tr '\n' ' ' | grep -q 'both direction transmit'"
+
+# MD5 server for clients older than RouterOS 6.43.
+PORT2=$(free_port)
+"$BTEST" -s --listen 127.0.0.1 -P "$PORT2" -a old -p timer --auth md5 2>"$WORK/server2.log" &
+SERVER2=$!
+PIDS+=("$SERVER2")
+check "md5 server starts" wait_port "$PORT2"
+timeout 20 "$BTEST" -c 127.0.0.1 -P "$PORT2" -a old -p timer -t -d 1 >"$WORK/o" 2>"$WORK/e"; rc=$?
+check "md5 login and test exit 0" test "$rc" = 0
+check "server logged an MD5 login" grep -q "AUTH_SUCCESS.*method=md5" "$WORK/server2.log"
+kill -INT "$SERVER2"
 
 echo "$passed passed, $failed failed"
 test "$failed" = 0

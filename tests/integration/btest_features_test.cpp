@@ -128,7 +128,7 @@ TEST(BtestWire, Md5ResponseMatchesVectorM1ByteForByte) {
             "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00");
 }
 
-TEST(BtestWire, ClientReportsMissingCredentialsAndEcSrp5Clearly) {
+TEST(BtestWire, ClientReportsMissingCredentialsAndFailedLoginsClearly) {
   {
     FakeServer fake([](int fd, const Bytes16&) {
       std::array<std::byte, 20> msg{};
@@ -140,10 +140,24 @@ TEST(BtestWire, ClientReportsMissingCredentialsAndEcSrp5Clearly) {
     EXPECT_NE(out.error.find("-a USER -p PASSWORD"), std::string::npos);
   }
   {
+    // EC-SRP5 demanded (RouterOS 6.43+) and no credentials given.
     FakeServer fake([](int fd, const Bytes16&) { (void)core::write_all(fd, kReplyEcSrp5, milliseconds(500)); });
     ClientOutcome out = run(fake_client(fake.port(), Direction::kClientRx));
-    EXPECT_EQ(out.failure, ClientFailure::kUnsupported);
-    EXPECT_NE(out.error.find("EC-SRP5"), std::string::npos);
+    EXPECT_EQ(out.failure, ClientFailure::kAuthRequired);
+    EXPECT_NE(out.error.find("-a USER -p PASSWORD"), std::string::npos);
+  }
+  {
+    // EC-SRP5 server that closes after MSG1 (e.g. an unknown user): authentication failed.
+    FakeServer fake([](int fd, const Bytes16&) {
+      (void)core::write_all(fd, kReplyEcSrp5, milliseconds(500));
+      std::array<std::byte, 64> msg1{};
+      (void)core::read_exact(fd, std::span(msg1).first(1), milliseconds(2000));
+    });
+    ClientConfig c = fake_client(fake.port(), Direction::kClientRx);
+    c.auth = Credentials{"nobody", "pw"};
+    ClientOutcome out = run(c);
+    EXPECT_EQ(out.failure, ClientFailure::kAuthFailed);
+    EXPECT_EQ(out.error, "authentication failed");
   }
   {
     // Multi-connection asked, plain OK answered: RouterOS says "test unsupported".

@@ -12,7 +12,7 @@
 namespace linerate::btest::testing {
 namespace {
 
-enum class AuthCase { kNone, kMd5Ok, kMd5Wrong };
+enum class AuthCase { kNone, kMd5Ok, kMd5Wrong, kEcSrp5Ok, kEcSrp5Wrong };
 
 std::string auth_name(AuthCase a) {
   switch (a) {
@@ -22,6 +22,10 @@ std::string auth_name(AuthCase a) {
       return "Md5Ok";
     case AuthCase::kMd5Wrong:
       return "Md5Wrong";
+    case AuthCase::kEcSrp5Ok:
+      return "EcSrp5Ok";
+    case AuthCase::kEcSrp5Wrong:
+      return "EcSrp5Wrong";
   }
   return "?";
 }
@@ -34,21 +38,22 @@ TEST_P(TcpMatrix, BothSidesAgreeOnEveryByte) {
   const auto [dir, conns, auth] = GetParam();
   ServerConfig scfg;
   scfg.secondary_timeout = std::chrono::milliseconds(3000);
+  const bool ec = auth == AuthCase::kEcSrp5Ok || auth == AuthCase::kEcSrp5Wrong;
+  const bool wrong = auth == AuthCase::kMd5Wrong || auth == AuthCase::kEcSrp5Wrong;
   if (auth != AuthCase::kNone) {
     scfg.auth = Credentials{"tester", "s3cret"};
+    scfg.auth_method = ec ? AuthMethod::kEcSrp5 : AuthMethod::kMd5;
   }
   ServerHarness h(scfg);
   ClientConfig c = h.client_config(dir, std::chrono::milliseconds(1300));
   c.connections = conns;
-  if (auth == AuthCase::kMd5Ok) {
-    c.auth = Credentials{"tester", "s3cret"};
-  } else if (auth == AuthCase::kMd5Wrong) {
-    c.auth = Credentials{"tester", "wrong"};
+  if (auth != AuthCase::kNone) {
+    c.auth = Credentials{"tester", wrong ? "wrong" : "s3cret"};
   }
 
   ClientOutcome out = run(c);
 
-  if (auth == AuthCase::kMd5Wrong) {
+  if (wrong) {
     EXPECT_FALSE(out.started);
     EXPECT_EQ(out.failure, ClientFailure::kAuthFailed);
     EXPECT_EQ(out.error, "authentication failed");
@@ -70,8 +75,9 @@ TEST_P(TcpMatrix, BothSidesAgreeOnEveryByte) {
   const TestRecord& sv = records[0];
   EXPECT_EQ(sv.connections, conns);
   EXPECT_EQ(sv.direction, dir);
-  EXPECT_EQ(sv.user, auth == AuthCase::kMd5Ok ? "tester" : "");
-  EXPECT_EQ(cl.auth, auth == AuthCase::kMd5Ok ? "md5" : "none");
+  EXPECT_EQ(sv.user, auth == AuthCase::kNone ? "" : "tester");
+  EXPECT_EQ(cl.auth, auth == AuthCase::kNone ? "none" : ec ? "ecsrp5" : "md5");
+  EXPECT_EQ(sv.auth, cl.auth);
 
   // Every byte the client wrote arrived at the server, and vice versa. The
   // receiver also counts the sender's 12-byte status records (spec §9).
@@ -106,7 +112,8 @@ INSTANTIATE_TEST_SUITE_P(
     AllDirections, TcpMatrix,
     ::testing::Combine(::testing::Values(Direction::kClientTx, Direction::kClientRx, Direction::kBoth),
                        ::testing::Values(1U, 4U, 20U),
-                       ::testing::Values(AuthCase::kNone, AuthCase::kMd5Ok, AuthCase::kMd5Wrong)),
+                       ::testing::Values(AuthCase::kNone, AuthCase::kMd5Ok, AuthCase::kMd5Wrong, AuthCase::kEcSrp5Ok,
+                                         AuthCase::kEcSrp5Wrong)),
     [](const ::testing::TestParamInfo<MatrixParam>& p) {
       return std::string(direction_name(std::get<0>(p.param))) + "_" + std::to_string(std::get<1>(p.param)) +
              "conn_" + auth_name(std::get<2>(p.param));
