@@ -19,8 +19,8 @@
 // Setup inside a case is counted too, so keep it small next to the loop.
 //
 // Adding a case = one function + one row in kCases, then `make bench-baseline`.
-// Cases still to come (later issues): the EC-SRP5 handshake, the UDP send path
-// into a null sink, and scanner packet generation / response matching.
+// Cases still to come (later issues): the UDP send path into a null sink, and
+// scanner packet generation / response matching.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "btest/ecsrp5.hpp"
 #include "btest/protocol.hpp"
 #include "btest/status_scanner.hpp"
 #include "core/pacer.hpp"
@@ -179,6 +180,46 @@ uint64_t gate_case_md5_auth(uint64_t iterations) {
   return h;
 }
 
+// ---- EC-SRP5 login (spec §6) ----------------------------------------------------
+
+// One complete EC-SRP5 login, both roles, fixed scalars: the client's MSG1-MSG3
+// and the server's production (X25519) path. Each iteration is a fresh login.
+// OpenSSL's blinded scalar multiplication draws random numbers, so this case's
+// count moves by ~0.1% run to run, well inside the gate's 5%.
+uint64_t gate_case_ecsrp5_login(uint64_t iterations) {
+  namespace ec = linerate::btest::ecsrp5;
+  std::array<std::byte, 32> secret{};
+  std::array<std::byte, 16> salt{};
+  std::array<std::byte, 32> s_a{};
+  std::array<std::byte, 32> s_b{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    secret[i] = static_cast<std::byte>(i);
+    s_a[i] = static_cast<std::byte>(0x11U + i);
+    s_b[i] = static_cast<std::byte>(0x22U + 3U * i);
+  }
+  for (std::size_t i = 0; i < 16; ++i) {
+    salt[i] = static_cast<std::byte>(0x30U + i);
+  }
+  const ec::Verifier v = ec::derive_verifier("gate", "gate-password", salt);
+  uint64_t h = 0;
+  for (uint64_t it = 0; it < iterations; ++it) {
+    auto client = ec::ClientHandshake::start("gate", "gate-password", s_a);
+    auto server = ec::ServerHandshake::create_x25519_for_test(secret, s_b);
+    const auto& m1 = client->msg1();
+    auto user = server.on_msg1(std::span(m1).subspan(1));
+    auto m2 = server.msg2(v);
+    auto m3 = client->on_msg2(std::span(*m2).subspan(1));
+    auto m4 = server.on_msg3(std::span(*m3).subspan(1));
+    bool ok = user && client->on_msg4(std::span(*m4).subspan(1)).has_value();
+    if (!ok) {
+      std::fprintf(stderr, "ecsrp5_login: the login failed\n");
+      std::abort();
+    }
+    h = h * 31 + static_cast<uint64_t>((*m4)[5]);
+  }
+  return h;
+}
+
 // ---- Pacer (spec §13.1) ------------------------------------------------------------
 
 uint64_t gate_case_pacer_next_deadline(uint64_t iterations) {
@@ -225,6 +266,7 @@ constexpr std::array kCases{
     Case{"codec_command", gate_case_codec_command, 100'000},
     Case{"codec_status", gate_case_codec_status, 100'000},
     Case{"md5_auth", gate_case_md5_auth, 2'500},
+    Case{"ecsrp5_login", gate_case_ecsrp5_login, 3},
     Case{"pacer_next_deadline", gate_case_pacer_next_deadline, 500'000},
     Case{"units_parse_bandwidth", gate_case_units_parse_bandwidth, 40'000},
 };
