@@ -684,8 +684,8 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   rec.duration_s = std::chrono::duration<double>(end - start).count();
   rec.end_reason = reason.empty() ? "ended" : reason;
   // The client closing is the normal end (spec §15); policy ends are not errors.
-  rec.ok = rec.end_reason == "peer closed the connection" || rec.end_reason == "server shutting down" ||
-           rec.end_reason == "max duration reached";
+  rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset ||
+           rec.end_reason == "server shutting down" || rec.end_reason == "max duration reached";
   event(core::SyslogSeverity::kInfo, "TEST_END", end_fields(rec));
   if (csv) {
     if (auto r = csv->append(csv_row(rec)); !r) {

@@ -208,7 +208,7 @@ bool TcpTransfer::drain_nonblocking(Conn& c, const char*& reason, int& err) noex
       continue;
     }
     if (n == 0) {
-      reason = "peer closed the connection";
+      reason = kPeerClosed;
       return false;
     }
     if (errno == EINTR) {
@@ -216,6 +216,10 @@ bool TcpTransfer::drain_nonblocking(Conn& c, const char*& reason, int& err) noex
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return true;
+    }
+    if (errno == ECONNRESET) {
+      reason = kPeerReset;
+      return false;
     }
     reason = "read failed";
     err = errno;
@@ -229,7 +233,7 @@ bool TcpTransfer::drain_nonblocking(Conn& c, const char*& reason, int& err) noex
 void TcpTransfer::reader_loop(Conn& c) noexcept {
   std::unique_ptr<std::byte[]> buf(new (std::nothrow) std::byte[kTcpWriteBytes]);
   auto on_status = [this](const Status& s) { on_peer_status(s); };
-  const char* reason = "peer closed the connection";
+  const char* reason = kPeerClosed;
   int err = 0;
   if (!buf) {
     reason = "out of memory";
@@ -252,6 +256,8 @@ void TcpTransfer::reader_loop(Conn& c) noexcept {
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         reason = "idle timeout (peer sent nothing)";
+      } else if (errno == ECONNRESET) {
+        reason = kPeerReset;  // clients often close with data unread: a normal end
       } else {
         reason = "read failed";
         err = errno;
@@ -296,6 +302,8 @@ void TcpTransfer::sender_loop(Conn& c) noexcept {
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         reason = "idle timeout (peer stopped reading)";
+      } else if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) {
+        reason = kPeerReset;
       } else {
         reason = "write failed";
         err = errno;

@@ -35,6 +35,10 @@
 namespace linerate::btest {
 
 inline constexpr std::size_t kTcpWriteBytes = 256 * 1024;
+/// end_reason() when the peer closed or reset the connection: the normal end of
+/// a test (spec §15), whether or not it had read everything we sent.
+inline constexpr const char* kPeerClosed = "peer closed the connection";
+inline constexpr const char* kPeerReset = "peer reset the connection";
 
 struct TransferConfig {
   bool send = false;                             // this side transmits data
