@@ -20,6 +20,15 @@
 // generic path's for the scalar s_b or 8·r − s_b (see msg2(); the unit tests check
 // this). Injected keys (the §19.3 vectors) always take the generic path.
 //
+// The client (and derive_verifier) cannot choose its scalars — s_a may be injected
+// and i, k are hashes — so it rewrites each one exactly into X25519 form and, where
+// it needs y or a point outside the subgroup, resolves the sign with a second
+// X25519 call (see "X25519 for arbitrary scalars"); the rare inputs where that
+// cannot be decided (probability ~2^-125 for honest inputs) fall back to
+// EC_POINT_mul. The results are the generic path's byte for byte, vectors included.
+// (EC_GROUP_precompute_mult would not help: OpenSSL 3 sends every secret s·G to
+// its ladder and uses the table only on the variable-time wNAF path.)
+//
 // Per login: BIGNUMs and points are owned by unique_ptrs with *_clear_free
 // deleters; temporaries come from one BN_CTX per call. An OpenSSL failure on a
 // per-login path clears the thread's error queue and becomes a Result error.
@@ -149,6 +158,7 @@ struct Curve {
   BIGNUM* sqrt_m1 = nullptr;   // 2^((p − 1)/4), a square root of −1
   BIGNUM* zero = nullptr;
   BN_MONT_CTX* mont = nullptr;
+  EC_POINT* g_neg8 = nullptr;  // −8·G, for x25519_point()
 };
 
 BIGNUM* raw_bn() {
@@ -251,6 +261,10 @@ const Curve* build_curve() {
   Bn cofactor = new_bn();
   LR_CHECK(g != nullptr && BN_set_word(cofactor.get(), 8) == 1);
   LR_CHECK(EC_GROUP_set_generator(c->group, g.get(), c->r, cofactor.get()) == 1);
+  c->g_neg8 = EC_POINT_new(c->group);
+  LR_CHECK(c->g_neg8 != nullptr && EC_POINT_dbl(c->group, c->g_neg8, g.get(), x) == 1 &&
+           EC_POINT_dbl(c->group, c->g_neg8, c->g_neg8, x) == 1 &&
+           EC_POINT_dbl(c->group, c->g_neg8, c->g_neg8, x) == 1 && EC_POINT_invert(c->group, c->g_neg8, x) == 1);
   return c;
 }
 
@@ -477,6 +491,197 @@ std::optional<Bytes32> x25519_derive(EVP_PKEY* key, const Bytes32& u_be) {
   return be;
 }
 
+// ---- X25519 for arbitrary scalars (client, derive_verifier) -----------------------
+//
+// X25519 only takes scalars in X25519 form: 2^254 ≤ s < 2^255 and 8 | s. The client's
+// scalars (s_a, i, k) are arbitrary, so they are first rewritten, exactly:
+//  * For P = G (order r): u(s·G) = u(s'·G) for every s' ≡ ±s (mod r). Among
+//    s mod r + m·r and m·r − s mod r (0 ≤ m ≤ 8) exactly one of each family is a
+//    multiple of 8 (r is odd), and one of the two lies in [2^254, 2^255) unless
+//    s mod r is within 8·(8r − 2^255) ≈ 2^127 of 0 or r (x_form_mod_r).
+//  * For any curve point P (order divides 8·r; W_b and V may lie outside the
+//    subgroup): u(k·P) = u(−k·P) = u((8r − k)·P), and 8r − k = k1 + c with
+//    c = (−k) mod 8 and k1 in X25519 form for 0 ≤ k < r − 2^128 or so. Then
+//    −k·P = k1·P + c·P, which needs k1·P with its sign (x25519_point).
+// x25519_point gets T = k1·P up to sign from u(T), i.e. Q = lift_x(u(T), 0) ∈ {T, −T},
+// and tells which from u2 = u((k1 − 8)·P), a second X25519: Q = T gives
+// u(Q − 8P) = u2 and Q = −T gives u(−Q − 8P) = u2. When exactly one of the two
+// candidates matches, that candidate is T; otherwise (both match, only when 16·P
+// or 2·T is ∞, or any X25519 output is 0, or a scalar is out of range) the caller
+// falls back to the generic EC_POINT_mul. Every result is therefore the generic
+// path's, bit for bit; the §19.3 vectors and the unit tests check it.
+
+// True when v is in X25519 form (and so is v − 8, if need_minus8).
+bool in_x_form(const BIGNUM* v, bool need_minus8, BN_CTX* ctx) {
+  if (BN_is_negative(v) || BN_num_bits(v) != 255 || BN_is_bit_set(v, 0) || BN_is_bit_set(v, 1) ||
+      BN_is_bit_set(v, 2)) {
+    return false;
+  }
+  if (!need_minus8) {
+    return true;
+  }
+  BN_CTX_start(ctx);
+  BIGNUM* t = BN_CTX_get(ctx);
+  bool ok = t != nullptr && BN_copy(t, v) != nullptr && BN_sub_word(t, 8) == 1 && BN_num_bits(t) == 255;
+  BN_CTX_end(ctx);
+  return ok;
+}
+
+struct XScalar {
+  Bytes32 k{};          // big-endian, X25519 form
+  bool negate = false;  // k ≡ −s (mod r) rather than +s
+};
+
+// s' in X25519 form with s' ≡ ±s (mod r); nullopt when none of the candidates fits
+// (including s ≡ 0 mod r, which the generic path reports).
+std::optional<XScalar> x_form_mod_r(const Curve& c, const BIGNUM* s, bool need_minus8, BN_CTX* ctx) {
+  BN_CTX_start(ctx);
+  BIGNUM* s0 = BN_CTX_get(ctx);
+  BIGNUM* mr = BN_CTX_get(ctx);
+  BIGNUM* v = BN_CTX_get(ctx);
+  std::optional<XScalar> out;
+  if (v != nullptr && BN_nnmod(s0, s, c.r, ctx) == 1 && !BN_is_zero(s0)) {
+    BN_zero(mr);
+    for (int m = 0; m <= 8 && !out; ++m) {
+      if (BN_add(v, s0, mr) == 1 && in_x_form(v, need_minus8, ctx)) {
+        out = XScalar{bytes_of(v), false};
+      } else if (BN_sub(v, mr, s0) == 1 && in_x_form(v, need_minus8, ctx)) {
+        out = XScalar{bytes_of(v), true};
+      }
+      if (BN_add(mr, mr, c.r) != 1) {
+        break;
+      }
+    }
+  }
+  BN_CTX_end(ctx);
+  ERR_clear_error();
+  return out;
+}
+
+// u(k·P) for k in X25519 form: the fixed-base public key when P = G (faster), else a derive.
+std::optional<Bytes32> x25519_u(const Bytes32& k_be, const Bytes32* u_p) {
+  Pkey key = x25519_key(k_be);
+  if (!key) {
+    return std::nullopt;
+  }
+  return u_p == nullptr ? x25519_public_u(key.get()) : x25519_derive(key.get(), *u_p);
+}
+
+// k1·P exactly (with its y), for k1 and k1 − 8 in X25519 form; P = G when u_p is
+// nullptr. neg8p = −8·P. nullptr when the sign cannot be told (see above).
+Point x25519_point(const Curve& c, const BIGNUM* k1, const EC_POINT* neg8p, const Bytes32* u_p, BN_CTX* ctx) {
+  Bn k2 = new_bn();
+  if (BN_copy(k2.get(), k1) == nullptr || BN_sub_word(k2.get(), 8) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  Bytes32 k1b = bytes_of(k1);
+  Bytes32 k2b = bytes_of(k2.get());
+  std::optional<Bytes32> u1 = x25519_u(k1b, u_p);
+  std::optional<Bytes32> u2 = u1 ? x25519_u(k2b, u_p) : std::nullopt;
+  OPENSSL_cleanse(k1b.data(), k1b.size());
+  OPENSSL_cleanse(k2b.data(), k2b.size());
+  if (!u2) {
+    return nullptr;
+  }
+  Bn ub = bn_from(*u1);
+  Point q = lift_x(c, ub.get(), 0, ctx);
+  if (!q) {
+    return nullptr;
+  }
+  Point qn = new_point(c);
+  if (EC_POINT_copy(qn.get(), q.get()) != 1 || EC_POINT_invert(c.group, qn.get(), ctx) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  Point a = add(c, q.get(), neg8p, ctx);
+  Point b = add(c, qn.get(), neg8p, ctx);
+  std::optional<Wire> aw = a ? to_wire(c, a.get(), ctx) : std::nullopt;
+  std::optional<Wire> bw = b ? to_wire(c, b.get(), ctx) : std::nullopt;
+  if (!aw || !bw) {
+    return nullptr;
+  }
+  bool am = aw->u == *u2;
+  bool bm = bw->u == *u2;
+  if (am && !bm) {
+    return q;
+  }
+  if (bm && !am) {
+    return qn;
+  }
+  return nullptr;
+}
+
+// s·G exactly via X25519; nullptr means "use mul_g" (never a different answer).
+Point x25519_mul_g(const Curve& c, const BIGNUM* s, BN_CTX* ctx) {
+  std::optional<XScalar> xs = x_form_mod_r(c, s, true, ctx);
+  if (!xs) {
+    return nullptr;
+  }
+  Bn k1 = bn_from(xs->k);
+  OPENSSL_cleanse(xs->k.data(), xs->k.size());
+  Point t = x25519_point(c, k1.get(), c.g_neg8, nullptr, ctx);
+  if (t && xs->negate && EC_POINT_invert(c.group, t.get(), ctx) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return t;
+}
+
+// u(s·G) via X25519; nullopt means "use mul_g".
+std::optional<Bytes32> x25519_u_mul_g(const Curve& c, const BIGNUM* s, BN_CTX* ctx) {
+  std::optional<XScalar> xs = x_form_mod_r(c, s, false, ctx);
+  if (!xs) {
+    return std::nullopt;
+  }
+  std::optional<Bytes32> u = x25519_u(xs->k, nullptr);
+  OPENSSL_cleanse(xs->k.data(), xs->k.size());
+  return u;
+}
+
+// The client's Z = k·P for 0 ≤ k < r and any point P, exactly, as a to_wire result:
+// the outer nullopt means "use the generic path", an inner nullopt is Z = ∞.
+std::optional<std::optional<Wire>> x25519_mul(const Curve& c, const EC_POINT* p, const BIGNUM* k, BN_CTX* ctx) {
+  std::optional<Wire> pw = to_wire(c, p, ctx);
+  if (!pw) {
+    return std::nullopt;  // P = ∞
+  }
+  Bn k1 = new_bn();
+  Bn eight_r = new_bn();
+  // k1 = 8r − k − c with c = (8r − k) mod 8
+  if (BN_lshift(eight_r.get(), c.r, 3) != 1 || BN_sub(k1.get(), eight_r.get(), k) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  BN_ULONG cc = BN_mod_word(k1.get(), 8);
+  if (cc == static_cast<BN_ULONG>(-1) || BN_sub_word(k1.get(), cc) != 1 || !in_x_form(k1.get(), true, ctx)) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  // 2P, 4P, 8P; c·P = Σ bits, always the same two additions.
+  Point p2 = new_point(c);
+  Point p4 = new_point(c);
+  Point neg8p = new_point(c);
+  Point inf = new_point(c);
+  if (EC_POINT_dbl(c.group, p2.get(), p, ctx) != 1 || EC_POINT_dbl(c.group, p4.get(), p2.get(), ctx) != 1 ||
+      EC_POINT_dbl(c.group, neg8p.get(), p4.get(), ctx) != 1 || EC_POINT_invert(c.group, neg8p.get(), ctx) != 1 ||
+      EC_POINT_set_to_infinity(c.group, inf.get()) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  Point t = x25519_point(c, k1.get(), neg8p.get(), &pw->u, ctx);
+  if (!t) {
+    return std::nullopt;
+  }
+  Point s1 = add(c, t.get(), (cc & 1U) != 0 ? p : inf.get(), ctx);
+  Point s2 = s1 ? add(c, s1.get(), (cc & 2U) != 0 ? p2.get() : inf.get(), ctx) : nullptr;
+  Point z = s2 ? add(c, s2.get(), (cc & 4U) != 0 ? p4.get() : inf.get(), ctx) : nullptr;
+  if (!z) {
+    return std::nullopt;
+  }
+  return to_wire(c, z.get(), ctx);  // −k·P: the same u as k·P
+}
+
 std::optional<uint8_t> parity_of(std::byte b) {
   if (u8(b) > 1) {
     return std::nullopt;
@@ -568,7 +773,10 @@ Verifier derive_verifier(std::string_view user, std::string_view password, std::
   Bytes32 inner = password_hash(user, password);
   Bytes32 i = sha256({salt, inner});
   Bn ib = bn_from(i);
-  Point gamma = mul_g(c, ib.get(), ctx.get());
+  Point gamma = x25519_mul_g(c, ib.get(), ctx.get());
+  if (!gamma) {
+    gamma = mul_g(c, ib.get(), ctx.get());
+  }
   LR_CHECK(gamma != nullptr);
   // i·G = ∞ only if r divides i: a SHA-256 output that is a multiple of r (never).
   std::optional<Wire> w = to_wire(c, gamma.get(), ctx.get());
@@ -699,7 +907,10 @@ core::Result<ClientHandshake> ClientHandshake::start(std::string_view user, std:
   const Curve& c = curve();
   Ctx ctx = new_ctx();
   Bn s = bn_from(s_a);
-  Point w_a = mul_g(c, s.get(), ctx.get());
+  Point w_a = x25519_mul_g(c, s.get(), ctx.get());  // exact; nullptr: generic path
+  if (!w_a) {
+    w_a = mul_g(c, s.get(), ctx.get());
+  }
   if (!w_a) {
     return ossl_fail("computing W_a = s_a*G");
   }
@@ -745,15 +956,20 @@ core::Result<Bytes> ClientHandshake::on_msg2(std::span<const std::byte> payload)
   // i = H(salt || inner); x_gamma = to_wire(i·G).u; V = redp1(x_gamma, 1)
   session_.i = sha256({salt, inner_});
   Bn i = bn_from(session_.i);
-  Point gamma = mul_g(c, i.get(), x);
-  if (!gamma) {
-    return ossl_fail("computing i*G");
+  // Only u(i·G) is needed, which X25519 gives exactly (sign-free).
+  if (std::optional<Bytes32> xg = x25519_u_mul_g(c, i.get(), x)) {
+    session_.x_gamma = *xg;
+  } else {
+    Point gamma = mul_g(c, i.get(), x);
+    if (!gamma) {
+      return ossl_fail("computing i*G");
+    }
+    std::optional<Wire> gw = to_wire(c, gamma.get(), x);
+    if (!gw) {
+      return core::fail("EC-SRP5: i*G is the point at infinity");
+    }
+    session_.x_gamma = gw->u;
   }
-  std::optional<Wire> gw = to_wire(c, gamma.get(), x);
-  if (!gw) {
-    return core::fail("EC-SRP5: i*G is the point at infinity");
-  }
-  session_.x_gamma = gw->u;
   Point v = redp1(c, session_.x_gamma, 1, x, nullptr);
   if (!v) {
     return core::fail("EC-SRP5: redp1 found no point");
@@ -772,11 +988,16 @@ core::Result<Bytes> ClientHandshake::on_msg2(std::span<const std::byte> payload)
     return ossl_fail("computing k");
   }
   session_.k = bytes_of(k.get());
-  Point z = mul(c, b.get(), k.get(), x);
-  if (!z) {
-    return ossl_fail("computing Z = k*B");
+  std::optional<Wire> zw;
+  if (std::optional<std::optional<Wire>> fast = x25519_mul(c, b.get(), k.get(), x)) {
+    zw = *fast;
+  } else {
+    Point z = mul(c, b.get(), k.get(), x);
+    if (!z) {
+      return ossl_fail("computing Z = k*B");
+    }
+    zw = to_wire(c, z.get(), x);
   }
-  std::optional<Wire> zw = to_wire(c, z.get(), x);
   if (!zw) {
     return core::fail("EC-SRP5: shared point Z is the point at infinity (bad MSG2)");
   }

@@ -25,9 +25,9 @@
 //
 // Cost: the curve, generator and constants are built once per process (first
 // use, thread-safe). A login is three scalar multiplications per side plus a
-// few square roots; the production server does two of its three with OpenSSL's
+// few square roots; both roles do their secret multiplications with OpenSSL's
 // X25519 (exact, see ecsrp5.cpp). On the 2-core VM: server ≈ 0.36 ms, client
-// ≈ 0.85 ms, derive_verifier ≈ 0.27 ms (bench/micro/ecsrp5_bench.cpp).
+// ≈ 0.35 ms, derive_verifier ≈ 0.1 ms (bench/micro/ecsrp5_bench.cpp).
 //
 // Thread-safety: free functions are safe to call from any thread. A handshake
 // object is used by one thread at a time. Secrets are wiped when it is destroyed.
