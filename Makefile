@@ -39,6 +39,7 @@ bench: deps gate-build
 	  --benchmark_out=build/bench/micro.json --benchmark_out_format=json
 	bench/e2e/btest_tcp.sh build/bench
 	bench/e2e/btest_load.sh build/bench
+	bench/e2e/btest_auth.sh build/bench
 	python3 bench/gate/run_gate.py --driver build/release/bench/gate/gate_driver \
 	  --baseline bench/baseline.json --json build/bench/gate.json
 	python3 bench/report.py build/bench

@@ -262,6 +262,26 @@ def load_summary(doc: dict) -> dict:
 # ---------------------------------------------------------------- gate
 
 
+def auth_summary(doc: dict) -> dict:
+    """Login rates of btest_auth.json, one row per method and condition, plus the
+    peer reference it carries (quoted from an earlier session, not this run)."""
+    rows = []
+    for method, conds in (doc.get("results") or {}).items():
+        for cond, r in (conds or {}).items():
+            if not isinstance(r, dict):
+                continue
+            rows.append({
+                "method": method,
+                "condition": cond,
+                "logins_per_s": r.get("logins_per_s"),
+                "p99_ms": (r.get("latency_ms") or {}).get("p99"),
+                "failures": r.get("failures"),
+                "server_cpu_ms_per_login": r.get("server_cpu_ms_per_login"),
+                "client_cpu_ms_per_login": r.get("client_cpu_ms_per_login"),
+            })
+    return {"rows": rows, "peer_reference": doc.get("peer_reference")}
+
+
 def gate_summary(doc: dict, baseline_path: str, missing: list[str]) -> dict:
     base = load_json(baseline_path, missing, "gate baseline") or {}
     base_cases = base.get("cases", {})
@@ -364,6 +384,17 @@ def print_report(rep: dict, out_path: str) -> None:
             ch = f"{r['change_percent']:+.2f}%" if r["change_percent"] is not None else "new"
             print(f"  {r['case']:<32} {r['ir']:>14,} {ch:>9}")
 
+    if rep.get("auth"):
+        print("\nlogins (bench/e2e/btest_auth.sh; 'loaded' = during a full-speed TCP test)")
+        print(f"  {'method':<8}{'condition':<10}{'logins/s':>10}{'p99 ms':>9}{'fail':>6}{'srv ms':>8}{'cli ms':>8}")
+        for r in rep["auth"]["rows"]:
+            print(f"  {r['method']:<8}{r['condition']:<10}{f(r['logins_per_s'], '.1f'):>10}"
+                  f"{f(r['p99_ms'], '.2f'):>9}{str(r['failures']):>6}"
+                  f"{f(r['server_cpu_ms_per_login'], '.3f'):>8}{f(r['client_cpu_ms_per_login'], '.3f'):>8}")
+        ref = rep["auth"].get("peer_reference")
+        if ref:
+            print(f"  peer reference (not this run): {json.dumps({k: v for k, v in ref.items() if k != 'note'})}")
+
     for n in rep["notes"]:
         print(f"note: {n}")
     for n in rep["missing"]:
@@ -401,7 +432,8 @@ def main(argv: list[str]) -> int:
     load_doc = load_json(os.path.join(bdir, "bench", "btest_load.json"), missing, "load")
     gate_doc = load_json(os.path.join(bdir, "gate.json"), missing, "gate")
 
-    known = {"btest_tcp.json", "btest_load.json"}
+    auth_doc = load_json(os.path.join(bdir, "bench", "btest_auth.json"), missing, "logins")
+    known = {"btest_tcp.json", "btest_load.json", "btest_auth.json"}
     edir = os.path.join(bdir, "bench")
     if os.path.isdir(edir):
         for name in sorted(os.listdir(edir)):
@@ -414,6 +446,7 @@ def main(argv: list[str]) -> int:
         "micro_ratios": micro_ratios(micro),
         "e2e": e2e,
         "load": load_summary(load_doc) if isinstance(load_doc, dict) else None,
+        "auth": auth_summary(auth_doc) if isinstance(auth_doc, dict) else None,
         "gate": gate_summary(gate_doc, args.baseline, missing) if isinstance(gate_doc, dict) else None,
         "missing": missing,
         "notes": notes,
