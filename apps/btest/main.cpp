@@ -1,7 +1,7 @@
 // apps/btest/main.cpp — btest entry point: parse (cli.cpp), run, map to an exit code.
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 authentication failed or required.
-#include <cstdio>
 #include <pthread.h>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -64,8 +64,8 @@ int run_client(const ClientOptions& opts, core::Interrupt& stop) {
   }
   if (!outcome.started) {
     std::fprintf(stderr, "btest: %s\n", outcome.error.c_str());
-    bool auth = outcome.failure == btest::ClientFailure::kAuthFailed ||
-                outcome.failure == btest::ClientFailure::kAuthRequired;
+    bool auth =
+        outcome.failure == btest::ClientFailure::kAuthFailed || outcome.failure == btest::ClientFailure::kAuthRequired;
     return auth ? kExitAuth : kExitFailure;
   }
   const auto& rec = outcome.record;

@@ -314,7 +314,6 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(iterations), static_cast<unsigned long long>(sum));
     return 0;
   }
-  std::fprintf(stderr, "gate_driver: unknown case '%.*s' (see --list)\n", static_cast<int>(name.size()),
-               name.data());
+  std::fprintf(stderr, "gate_driver: unknown case '%.*s' (see --list)\n", static_cast<int>(name.size()), name.data());
   return 2;
 }

@@ -272,12 +272,9 @@ nlohmann::ordered_json spread(std::vector<double> v) {
   for (double x : v) {
     sum += x;
   }
-  return {{"count", v.size()},
-          {"mean", v.empty() ? 0.0 : sum / static_cast<double>(v.size())},
-          {"p50", percentile(v, 0.50)},
-          {"p90", percentile(v, 0.90)},
-          {"p99", percentile(v, 0.99)},
-          {"max", v.empty() ? 0.0 : v.back()}};
+  return {{"count", v.size()},          {"mean", v.empty() ? 0.0 : sum / static_cast<double>(v.size())},
+          {"p50", percentile(v, 0.50)}, {"p90", percentile(v, 0.90)},
+          {"p99", percentile(v, 0.99)}, {"max", v.empty() ? 0.0 : v.back()}};
 }
 
 struct CpuTimes {
@@ -443,8 +440,8 @@ int main(int argc, char** argv) {
     try {
       workers.emplace_back(worker, std::ref(run));
     } catch (const std::system_error& e) {
-      spawn_error = "could start only " + std::to_string(k) + " of " + std::to_string(cfg.concurrency) +
-                    " workers: " + e.what();
+      spawn_error =
+          "could start only " + std::to_string(k) + " of " + std::to_string(cfg.concurrency) + " workers: " + e.what();
       break;
     }
   }
@@ -494,8 +491,8 @@ int main(int argc, char** argv) {
     first_failures.push_back("login #" + std::to_string(i) + ": " + run.logins[i]->error);
   }
   if (not_started > 0 && first_failures.size() < cfg.show_failures) {
-    first_failures.push_back(std::to_string(not_started) + " login(s) not started: " +
-                             (stop.requested() ? "interrupted" : "deadline reached"));
+    first_failures.push_back(std::to_string(not_started) +
+                             " login(s) not started: " + (stop.requested() ? "interrupted" : "deadline reached"));
   }
   const double wall_s = std::max(1e-9, std::chrono::duration<double>(run.last_end - started_at).count());
   const double logins_per_s = static_cast<double>(ok) / wall_s;

@@ -32,8 +32,8 @@ using linerate::btest::Proto;
 using linerate::btest::Status;
 using linerate::btest::StatusScanner;
 
-constexpr std::size_t kRead = 256 * 1024;      // one recv() in the data loop
-constexpr std::size_t kWriteGap = 32 * 1024;   // RouterOS TCP write size (§3: tx_size 0x8000)
+constexpr std::size_t kRead = 256 * 1024;     // one recv() in the data loop
+constexpr std::size_t kWriteGap = 32 * 1024;  // RouterOS TCP write size (§3: tx_size 0x8000)
 constexpr std::size_t kRecordsPerRead = kRead / kWriteGap;
 constexpr std::size_t kStatusLen = 12;
 
@@ -278,8 +278,8 @@ void BM_Md5_VerifyResponse(benchmark::State& state) {
   }
   for (auto _ : state) {
     benchmark::DoNotOptimize(wire);
-    bool ok = linerate::btest::md5_response_valid(linerate::btest::decode_md5_response(wire), user, password,
-                                                  challenge);
+    bool ok =
+        linerate::btest::md5_response_valid(linerate::btest::decode_md5_response(wire), user, password, challenge);
     benchmark::DoNotOptimize(ok);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));

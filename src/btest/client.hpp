@@ -27,11 +27,11 @@ struct ClientConfig {
   std::string host;
   uint16_t port = kDefaultPort;
   Direction direction = Direction::kClientRx;  // RouterOS default
-  unsigned connections = 1;        // 1 = single connection (conn_count 0 on the wire)
-  uint64_t local_tx_speed = 0;     // our transmit cap, bit/s (0 = unlimited)
-  uint64_t remote_tx_speed = 0;    // the server's transmit cap, bit/s
-  bool random_payload = false;     // random_data flag; our TCP stream then carries random bytes
-  core::Millis duration{10'000};   // 0 = until stopped
+  unsigned connections = 1;                    // 1 = single connection (conn_count 0 on the wire)
+  uint64_t local_tx_speed = 0;                 // our transmit cap, bit/s (0 = unlimited)
+  uint64_t remote_tx_speed = 0;                // the server's transmit cap, bit/s
+  bool random_payload = false;                 // random_data flag; our TCP stream then carries random bytes
+  core::Millis duration{10'000};               // 0 = until stopped
   core::Millis connect_timeout{5'000};
   core::Millis handshake_timeout{10'000};
   core::Millis idle_timeout{30'000};
@@ -42,10 +42,10 @@ struct ClientConfig {
 enum class ClientFailure { kNone, kConnect, kProtocol, kAuthRequired, kAuthFailed, kUnsupported };
 
 struct ClientOutcome {
-  TestRecord record;             // valid when the test started
+  TestRecord record;  // valid when the test started
   bool started = false;
   ClientFailure failure = ClientFailure::kNone;
-  std::string error;             // one line when failure != kNone
+  std::string error;                  // one line when failure != kNone
   std::vector<std::string> warnings;  // e.g. a secondary connection that could not join
 };
 

@@ -513,8 +513,7 @@ std::optional<Bytes32> x25519_derive(EVP_PKEY* key, const Bytes32& u_be) {
 
 // True when v is in X25519 form (and so is v − 8, if need_minus8).
 bool in_x_form(const BIGNUM* v, bool need_minus8, BN_CTX* ctx) {
-  if (BN_is_negative(v) || BN_num_bits(v) != 255 || BN_is_bit_set(v, 0) || BN_is_bit_set(v, 1) ||
-      BN_is_bit_set(v, 2)) {
+  if (BN_is_negative(v) || BN_num_bits(v) != 255 || BN_is_bit_set(v, 0) || BN_is_bit_set(v, 1) || BN_is_bit_set(v, 2)) {
     return false;
   }
   if (!need_minus8) {

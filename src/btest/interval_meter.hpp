@@ -20,8 +20,7 @@ class IntervalMeter {
 
   /// Close the interval ending at `now` given cumulative byte counters. `remote`
   /// is what the peer reported in status records since the previous take.
-  IntervalSample take(Time now, uint64_t rx_total, uint64_t tx_total, int local_cpu,
-                      const RemoteStatus& remote = {}) {
+  IntervalSample take(Time now, uint64_t rx_total, uint64_t tx_total, int local_cpu, const RemoteStatus& remote = {}) {
     IntervalSample s;
     s.index = ++seq_;
     s.seconds = std::chrono::duration<double>(now - last_).count();

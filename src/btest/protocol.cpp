@@ -105,9 +105,7 @@ Reply decode_reply(std::span<const std::byte, 4> w) {
   return r;
 }
 
-Bytes4 encode_ok(uint16_t token) {
-  return {std::byte{1}, b8(token >> 8), b8(token), std::byte{0}};
-}
+Bytes4 encode_ok(uint16_t token) { return {std::byte{1}, b8(token >> 8), b8(token), std::byte{0}}; }
 
 Bytes16 md5_auth_hash(std::string_view password, std::span<const std::byte, 16> challenge) {
   auto pw = std::as_bytes(std::span(password.data(), password.size()));

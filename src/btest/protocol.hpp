@@ -46,12 +46,12 @@ enum class Direction : uint8_t { kClientTx = 1, kClientRx = 2, kBoth = 3 };
 struct Command {
   Proto proto = Proto::kTcp;
   Direction direction = Direction::kClientTx;
-  bool random_payload = false;   // wire byte 2: 0x00 = random, 0x01 = zeros
-  uint8_t conn_count = 0;        // 0 = single connection, else total N
-  uint16_t tx_size = kTcpTxSize; // LE
-  uint16_t unknown = 0;          // bytes 6-7: always sent as 0, ignored on receipt
-  uint32_t remote_tx_speed = 0;  // bit/s cap for the server's transmission, 0 = unlimited
-  uint32_t local_tx_speed = 0;   // bit/s cap the client applies to itself
+  bool random_payload = false;    // wire byte 2: 0x00 = random, 0x01 = zeros
+  uint8_t conn_count = 0;         // 0 = single connection, else total N
+  uint16_t tx_size = kTcpTxSize;  // LE
+  uint16_t unknown = 0;           // bytes 6-7: always sent as 0, ignored on receipt
+  uint32_t remote_tx_speed = 0;   // bit/s cap for the server's transmission, 0 = unlimited
+  uint32_t local_tx_speed = 0;    // bit/s cap the client applies to itself
 
   /// Number of TCP connections this command asks for (conn_count 0 and 1 mean 1, §3.3).
   [[nodiscard]] unsigned connections() const { return conn_count <= 1 ? 1U : conn_count; }
@@ -76,7 +76,7 @@ struct Reply {
 [[nodiscard]] Bytes16 md5_auth_hash(std::string_view password, std::span<const std::byte, 16> challenge);
 /// §5: 48-byte client response: hash || username NUL-padded/truncated to 32 bytes.
 [[nodiscard]] Bytes48 encode_md5_response(std::string_view user, std::string_view password,
-                                         std::span<const std::byte, 16> challenge);
+                                          std::span<const std::byte, 16> challenge);
 struct Md5Response {
   Bytes16 hash{};
   std::string user;  // bytes before the first NUL (at most 32)

@@ -28,12 +28,8 @@ std::string iso_time(int64_t unix_ms) {
 double rate(uint64_t bytes, double secs) { return secs > 0 ? static_cast<double>(bytes) * 8.0 / secs : 0.0; }
 }  // namespace
 
-bool TestRecord::sends() const {
-  return mode == "client" ? client_sends(direction) : server_sends(direction);
-}
-bool TestRecord::receives() const {
-  return mode == "client" ? server_sends(direction) : client_sends(direction);
-}
+bool TestRecord::sends() const { return mode == "client" ? client_sends(direction) : server_sends(direction); }
+bool TestRecord::receives() const { return mode == "client" ? server_sends(direction) : client_sends(direction); }
 double TestRecord::tx_avg_bps() const { return rate(tx_bytes, duration_s); }
 double TestRecord::rx_avg_bps() const { return rate(rx_bytes, duration_s); }
 
@@ -128,9 +124,9 @@ std::string summary_json(const TestRecord& r) {
 }
 
 std::vector<std::string> csv_header() {
-  return {"start",      "mode",     "peer",       "user",        "protocol",   "direction",
-          "connections", "duration_s", "tx_bytes", "rx_bytes",   "tx_avg_bps", "rx_avg_bps",
-          "local_cpu_avg", "remote_cpu_avg", "result", "end_reason"};
+  return {"start",         "mode",           "peer",     "user",      "protocol",   "direction",
+          "connections",   "duration_s",     "tx_bytes", "rx_bytes",  "tx_avg_bps", "rx_avg_bps",
+          "local_cpu_avg", "remote_cpu_avg", "result",   "end_reason"};
 }
 
 std::vector<std::string> csv_row(const TestRecord& r) {

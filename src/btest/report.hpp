@@ -15,13 +15,13 @@
 namespace linerate::btest {
 
 struct IntervalSample {
-  uint32_t index = 0;          // 1-based second
-  double seconds = 0;          // length of this interval (last one may be partial)
-  uint64_t tx_bytes = 0;       // this side sent
-  uint64_t rx_bytes = 0;       // this side received
-  uint64_t peer_rx_bytes = 0;   // sum of the peer's status byte counts that arrived in this interval
-  uint64_t peer_last_bytes = 0; // the newest such count (one status period: what RouterOS shows)
-  bool peer_reported = false;   // a status record arrived in this interval
+  uint32_t index = 0;            // 1-based second
+  double seconds = 0;            // length of this interval (last one may be partial)
+  uint64_t tx_bytes = 0;         // this side sent
+  uint64_t rx_bytes = 0;         // this side received
+  uint64_t peer_rx_bytes = 0;    // sum of the peer's status byte counts that arrived in this interval
+  uint64_t peer_last_bytes = 0;  // the newest such count (one status period: what RouterOS shows)
+  bool peer_reported = false;    // a status record arrived in this interval
   int local_cpu = -1;
   int remote_cpu = -1;
 };

@@ -63,8 +63,8 @@ struct MultiSession {
   std::mutex mu;
   std::string peer_ip;
   uint16_t token = 0;
-  unsigned expected = 1;  // total connections including the primary
-  unsigned joined = 1;    // the primary
+  unsigned expected = 1;            // total connections including the primary
+  unsigned joined = 1;              // the primary
   TcpTransfer* transfer = nullptr;  // set while the test runs
   bool primary_added = false;
   bool closed = false;
@@ -498,8 +498,7 @@ std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::So
 }
 
 // §6.5-§6.7: 03 00 00 00, then [len][payload] messages MSG1..MSG4.
-std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core::SockAddr& peer,
-                                                            core::Millis left) {
+std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core::SockAddr& peer, core::Millis left) {
   const auto deadline = SteadyClock::now() + left;
   auto remaining = [&] {
     return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
@@ -553,8 +552,7 @@ std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core:
   auto msg4 = hs->on_msg3(msg);
   if (!msg4) {
     // §6.9 (uncertain on RouterOS): we answer AUTH_FAILED instead of MSG4 and close.
-    auth_failed(fd, peer, *user, "ecsrp5",
-                hs->user_known() ? "wrong password" : "unknown user");
+    auth_failed(fd, peer, *user, "ecsrp5", hs->user_known() ? "wrong password" : "unknown user");
     return std::nullopt;
   }
   if (auto r = core::write_all(fd, *msg4, remaining()); !r) {
@@ -610,8 +608,8 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
     int which = wait_any({stop->fd(), multi->all_joined.fd(), transfer.primary_ended().fd()}, cfg.secondary_timeout);
     if (which == -1) {
       std::lock_guard lock(multi->mu);
-      log->warn("peer {}: only {} of {} connections joined within {} ms; testing with those", rec.peer,
-                multi->joined, multi->expected, cfg.secondary_timeout.count());
+      log->warn("peer {}: only {} of {} connections joined within {} ms; testing with those", rec.peer, multi->joined,
+                multi->expected, cfg.secondary_timeout.count());
     }
   }
   if (multi) {
@@ -684,8 +682,8 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   rec.duration_s = std::chrono::duration<double>(end - start).count();
   rec.end_reason = reason.empty() ? "ended" : reason;
   // The client closing is the normal end (spec §15); policy ends are not errors.
-  rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset ||
-           rec.end_reason == "server shutting down" || rec.end_reason == "max duration reached";
+  rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset || rec.end_reason == "server shutting down" ||
+           rec.end_reason == "max duration reached";
   event(core::SyslogSeverity::kInfo, "TEST_END", end_fields(rec));
   if (csv) {
     if (auto r = csv->append(csv_row(rec)); !r) {

@@ -35,20 +35,20 @@ enum class AuthMethod { kNone, kMd5, kEcSrp5 };
 [[nodiscard]] std::string_view auth_method_name(AuthMethod m);
 
 struct ServerConfig {
-  uint16_t port = kDefaultPort;                    // 0 = any free port (tests)
-  std::vector<std::string> listen = {"0.0.0.0"};   // IPv4/IPv6 literals; IPv6 sockets are V6ONLY
-  std::optional<Credentials> auth;                 // the one user; required unless auth_method is kNone
-  AuthMethod auth_method = AuthMethod::kNone;      // kEcSrp5: the password is turned into a verifier at
-                                                   // start-up (fresh salt per start) and then dropped
-  core::Millis handshake_timeout{10'000};          // accept → command (and auth) complete
-  core::Millis secondary_timeout{10'000};          // wait for missing multi-connection secondaries
-  core::Millis idle_timeout{30'000};               // a data connection making no progress
-  core::Millis max_duration{0};                    // 0 = unlimited
-  unsigned max_sessions = 100;                     // concurrent tests; 0 = unlimited
-  std::string csv_path;                            // one row per finished test
-  std::string syslog_target;                       // "host[:port]", empty = off
+  uint16_t port = kDefaultPort;                   // 0 = any free port (tests)
+  std::vector<std::string> listen = {"0.0.0.0"};  // IPv4/IPv6 literals; IPv6 sockets are V6ONLY
+  std::optional<Credentials> auth;                // the one user; required unless auth_method is kNone
+  AuthMethod auth_method = AuthMethod::kNone;     // kEcSrp5: the password is turned into a verifier at
+                                                  // start-up (fresh salt per start) and then dropped
+  core::Millis handshake_timeout{10'000};         // accept → command (and auth) complete
+  core::Millis secondary_timeout{10'000};         // wait for missing multi-connection secondaries
+  core::Millis idle_timeout{30'000};              // a data connection making no progress
+  core::Millis max_duration{0};                   // 0 = unlimited
+  unsigned max_sessions = 100;                    // concurrent tests; 0 = unlimited
+  std::string csv_path;                           // one row per finished test
+  std::string syslog_target;                      // "host[:port]", empty = off
   core::SyslogFormat syslog_format = core::SyslogFormat::kRfc5424;
-  bool quiet = false;                              // warnings and errors only
+  bool quiet = false;                                  // warnings and errors only
   std::function<void(const TestRecord&)> on_test_end;  // called after each test (tests, pro server)
 };
 

@@ -41,16 +41,16 @@ inline constexpr const char* kPeerClosed = "peer closed the connection";
 inline constexpr const char* kPeerReset = "peer reset the connection";
 
 struct TransferConfig {
-  bool send = false;                             // this side transmits data
-  bool random_payload = false;                   // random bytes instead of zeros (only on streams that
-                                                 // carry no status records, see server.cpp/client.cpp)
-  bool peer_sends = false;                       // the peer is expected to transmit (read idle timeout applies)
-  bool idle_armed = true;                        // false: read idle timeout waits for arm_idle_timeout()
-  std::optional<StatusScanner::Mode> scan;       // parse the peer's status records from received bytes
-  uint64_t tx_rate_bps = 0;                      // aggregate cap over all connections; 0 = unlimited
-  unsigned expected_connections = 1;             // the rate is split evenly over this many
-  std::size_t write_bytes = kTcpWriteBytes;      // unpaced write size
-  core::Millis idle_timeout{30'000};             // no progress for this long ends a connection
+  bool send = false;                         // this side transmits data
+  bool random_payload = false;               // random bytes instead of zeros (only on streams that
+                                             // carry no status records, see server.cpp/client.cpp)
+  bool peer_sends = false;                   // the peer is expected to transmit (read idle timeout applies)
+  bool idle_armed = true;                    // false: read idle timeout waits for arm_idle_timeout()
+  std::optional<StatusScanner::Mode> scan;   // parse the peer's status records from received bytes
+  uint64_t tx_rate_bps = 0;                  // aggregate cap over all connections; 0 = unlimited
+  unsigned expected_connections = 1;         // the rate is split evenly over this many
+  std::size_t write_bytes = kTcpWriteBytes;  // unpaced write size
+  core::Millis idle_timeout{30'000};         // no progress for this long ends a connection
 };
 
 /// Peer status totals since the previous take_remote().

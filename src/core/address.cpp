@@ -36,9 +36,7 @@ void SockAddr::set_port(uint16_t port) {
 }
 
 namespace {
-bool is_v4_mapped(const sockaddr_in6* s6) {
-  return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr);
-}
+bool is_v4_mapped(const sockaddr_in6* s6) { return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr); }
 }  // namespace
 
 std::string SockAddr::ip() const {
@@ -64,9 +62,7 @@ std::string SockAddr::to_string() const {
   return (bracket ? "[" + host + "]" : host) + ":" + std::to_string(port());
 }
 
-bool SockAddr::same_host(const SockAddr& other) const {
-  return ip() == other.ip();
-}
+bool SockAddr::same_host(const SockAddr& other) const { return ip() == other.ip(); }
 
 Result<SockAddr> parse_ip(std::string_view text, uint16_t port) {
   std::string s(text);

@@ -46,7 +46,7 @@ Result<CsvAppender> CsvAppender::open(const std::string& path, const std::vector
   if (!fd) {
     return errno_error("cannot open CSV file '" + path + "'");
   }
-  struct stat st {};
+  struct stat st{};
   if (::fstat(fd.get(), &st) != 0) {
     return errno_error("cannot stat CSV file '" + path + "'");
   }

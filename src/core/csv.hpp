@@ -17,8 +17,7 @@ namespace linerate::core {
 class CsvAppender {
  public:
   /// Open (create) path for appending; writes the header if the file is empty.
-  [[nodiscard]] static Result<CsvAppender> open(const std::string& path,
-                                                const std::vector<std::string>& header);
+  [[nodiscard]] static Result<CsvAppender> open(const std::string& path, const std::vector<std::string>& header);
   /// Append one row; thread-safe.
   Result<void> append(const std::vector<std::string>& fields);
 

@@ -25,9 +25,7 @@ void on_signal(int sig) {
 }
 }  // namespace
 
-Interrupt::Interrupt() : efd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  LR_CHECK(efd_.valid());
-}
+Interrupt::Interrupt() : efd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) { LR_CHECK(efd_.valid()); }
 
 void Interrupt::request() noexcept {
   flag_.store(true, std::memory_order_relaxed);
@@ -38,7 +36,7 @@ void Interrupt::request() noexcept {
 
 void install_signal_stop(Interrupt& target) {
   g_target.store(&target);
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);

@@ -173,9 +173,7 @@ Result<void> write_all(int fd, std::span<const std::byte> buf, Millis timeout) {
   return {};
 }
 
-Result<void> set_nodelay(int fd) {
-  return set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
-}
+Result<void> set_nodelay(int fd) { return set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"); }
 
 Result<void> set_io_timeouts(int fd, Millis rcv, Millis snd) {
   auto tv = [](Millis m) {
@@ -202,8 +200,7 @@ Result<void> set_dead_peer_timeout(int fd, Millis timeout) {
   (void)set_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, secs, "TCP_KEEPIDLE");
   (void)set_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, 1, "TCP_KEEPINTVL");
   (void)set_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, 3, "TCP_KEEPCNT");
-  return set_int_opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(timeout.count()),
-                     "TCP_USER_TIMEOUT");
+  return set_int_opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(timeout.count()), "TCP_USER_TIMEOUT");
 }
 
 namespace {

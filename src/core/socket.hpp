@@ -76,8 +76,6 @@ using Millis = std::chrono::milliseconds;
 inline std::span<const std::byte> as_bytes(const void* p, std::size_t n) {
   return {static_cast<const std::byte*>(p), n};
 }
-inline std::span<std::byte> as_writable_bytes(void* p, std::size_t n) {
-  return {static_cast<std::byte*>(p), n};
-}
+inline std::span<std::byte> as_writable_bytes(void* p, std::size_t n) { return {static_cast<std::byte*>(p), n}; }
 
 }  // namespace linerate::core

@@ -46,8 +46,7 @@ Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text, 
     unsigned value = 0;
     auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc() || p != port_text.data() + port_text.size() || value == 0 || value > 65535) {
-      return fail("invalid port '" + std::string(port_text) + "' in '" + std::string(text) +
-                  "' (use 1-65535)");
+      return fail("invalid port '" + std::string(port_text) + "' in '" + std::string(text) + "' (use 1-65535)");
     }
     port = static_cast<uint16_t>(value);
   }

@@ -102,8 +102,7 @@ Result<uint64_t> parse_bandwidth(std::string_view raw) {
   std::string u = lower(unit);
   for (const char* suffix : {"bps", "bit/s", "bits", "bit", "/s", "b"}) {
     std::string_view sv(suffix);
-    if (u.size() >= sv.size() && u.compare(u.size() - sv.size(), sv.size(), sv) == 0 &&
-        u.size() > 0) {
+    if (u.size() >= sv.size() && u.compare(u.size() - sv.size(), sv.size(), sv) == 0 && u.size() > 0) {
       u.erase(u.size() - sv.size());
       break;
     }

@@ -69,8 +69,8 @@ TEST(BtestCli, AuthNeedsBothFlagsButAllowsEmptyPassword) {
 }
 
 TEST(BtestCli, ServerOptions) {
-  Parsed p = parse({"-s", "-P", "2001", "--listen", "127.0.0.1", "--max-sessions", "5", "--max-duration", "1m",
-                    "-a", "u", "-p", "pw", "--syslog", "127.0.0.1:5514", "--syslog-format", "3164"});
+  Parsed p = parse({"-s", "-P", "2001", "--listen", "127.0.0.1", "--max-sessions", "5", "--max-duration", "1m", "-a",
+                    "u", "-p", "pw", "--syslog", "127.0.0.1:5514", "--syslog-format", "3164"});
   ASSERT_EQ(p.action, Parsed::Action::kRunServer) << p.text;
   const ServerConfig& s = p.server->config;
   EXPECT_EQ(s.port, 2001);

@@ -332,7 +332,8 @@ TEST(BtestFeatures, MaxSessionsRefusesTheExtraTestOnly) {
   ServerConfig cfg;
   cfg.max_sessions = 1;
   ServerHarness h(cfg);
-  auto first = std::async(std::launch::async, [&] { return run(h.client_config(Direction::kClientRx, milliseconds(1500))); });
+  auto first =
+      std::async(std::launch::async, [&] { return run(h.client_config(Direction::kClientRx, milliseconds(1500))); });
   // Wait (bounded) until the first test is running.
   for (int i = 0; i < 100 && h.server().active_sessions() == 0; ++i) {
     std::this_thread::sleep_for(milliseconds(10));

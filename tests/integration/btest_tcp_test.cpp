@@ -108,16 +108,16 @@ TEST_P(TcpMatrix, BothSidesAgreeOnEveryByte) {
   EXPECT_GE(cl.intervals.size(), 1U);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllDirections, TcpMatrix,
-    ::testing::Combine(::testing::Values(Direction::kClientTx, Direction::kClientRx, Direction::kBoth),
-                       ::testing::Values(1U, 4U, 20U),
-                       ::testing::Values(AuthCase::kNone, AuthCase::kMd5Ok, AuthCase::kMd5Wrong, AuthCase::kEcSrp5Ok,
-                                         AuthCase::kEcSrp5Wrong)),
-    [](const ::testing::TestParamInfo<MatrixParam>& p) {
-      return std::string(direction_name(std::get<0>(p.param))) + "_" + std::to_string(std::get<1>(p.param)) +
-             "conn_" + auth_name(std::get<2>(p.param));
-    });
+INSTANTIATE_TEST_SUITE_P(AllDirections, TcpMatrix,
+                         ::testing::Combine(::testing::Values(Direction::kClientTx, Direction::kClientRx,
+                                                              Direction::kBoth),
+                                            ::testing::Values(1U, 4U, 20U),
+                                            ::testing::Values(AuthCase::kNone, AuthCase::kMd5Ok, AuthCase::kMd5Wrong,
+                                                              AuthCase::kEcSrp5Ok, AuthCase::kEcSrp5Wrong)),
+                         [](const ::testing::TestParamInfo<MatrixParam>& p) {
+                           return std::string(direction_name(std::get<0>(p.param))) + "_" +
+                                  std::to_string(std::get<1>(p.param)) + "conn_" + auth_name(std::get<2>(p.param));
+                         });
 
 }  // namespace
 }  // namespace linerate::btest::testing
