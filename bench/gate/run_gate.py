@@ -106,6 +106,24 @@ def write_json(path: str, obj: dict) -> None:
     os.replace(tmp, path)
 
 
+def cpu_signature() -> str:
+    """CPU model plus the vector features that steer glibc's string functions."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model == "unknown":
+                    model = " ".join(value.split())
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    feats = [f for f in ("sse4_2", "avx", "avx2", "bmi2", "erms", "avx512f", "avx512bw", "avx512vl") if f in flags]
+    return f"{model} [{' '.join(feats)}]"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--driver", required=True, help="release build of gate_driver")
@@ -163,6 +181,11 @@ def main() -> int:
     baseline, base_doc = load_baseline(args.baseline)
     compiler = first_line(["c++", "--version"])
     base_compiler = base_doc.get("compiler")
+    cpu = cpu_signature()
+    base_cpu = base_doc.get("cpu")
+    # glibc picks memchr/memcpy variants by CPU features, so counts from another
+    # CPU are not comparable: report them, but do not fail a build on them.
+    other_cpu = bool(base_cpu) and base_cpu != cpu and not args.update
 
     # ---- compare and print the table --------------------------------------------
     failures: list[str] = []
@@ -214,6 +237,13 @@ def main() -> int:
         for stale in sorted(set(baseline) - set(cases)):
             print(f"warning: baseline entry '{stale}' has no case in the driver (removed or renamed?); "
                   "`make bench-baseline` drops it")
+    if other_cpu:
+        print(f"warning: baseline was measured on '{base_cpu}', this is '{cpu}'; not gating on counts "
+              "from another CPU (run `make bench-baseline` on this machine to gate here)")
+        for f in failures:
+            print(f"(not gating) {f}")
+        failures = []
+        passed = len(rows)
     if base_compiler and base_compiler != compiler and not args.update:
         print(f"warning: baseline was measured with '{base_compiler}', this is '{compiler}'; "
               "counts may differ for that reason alone")
@@ -223,6 +253,7 @@ def main() -> int:
         print(f)
 
     meta = {
+        "cpu": cpu,
         "compiler": compiler,
         "valgrind": first_line([valgrind, "--version"]),
         "note": NOTE,
