@@ -344,6 +344,9 @@ TEST(BtestFeatures, MaxSessionsRefusesTheExtraTestOnly) {
   EXPECT_EQ(second.failure, ClientFailure::kProtocol);
   ClientOutcome one = first.get();
   EXPECT_TRUE(one.started && one.record.ok);
+  // The client is done when it has closed; the server's session may still be
+  // draining. Its slot is free once the server has recorded the test.
+  ASSERT_EQ(h.wait_records(1).size(), 1U);
   ClientOutcome third = run(h.client_config(Direction::kClientRx, milliseconds(300)));
   EXPECT_TRUE(third.started && third.record.ok) << third.error;
 }
