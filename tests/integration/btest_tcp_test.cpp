@@ -45,7 +45,8 @@ TEST_P(TcpMatrix, BothSidesAgreeOnEveryByte) {
     scfg.auth_method = ec ? AuthMethod::kEcSrp5 : AuthMethod::kMd5;
   }
   ServerHarness h(scfg);
-  ClientConfig c = h.client_config(dir, std::chrono::milliseconds(1300));
+  // 1.6 s: the server's first status (at its 1 s tick) must reach us with margin on a loaded CI.
+  ClientConfig c = h.client_config(dir, std::chrono::milliseconds(1600));
   c.connections = conns;
   if (auth != AuthCase::kNone) {
     c.auth = Credentials{"tester", wrong ? "wrong" : "s3cret"};
