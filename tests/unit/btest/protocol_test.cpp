@@ -11,45 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include "hex_test_util.hpp"
+
 namespace linerate::btest {
 namespace {
 
-// "01 02 ff" or "0102ff" -> bytes; spaces are ignored.
-std::vector<std::byte> from_hex(std::string_view text) {
-  auto nibble = [](char c) -> unsigned {
-    if (c >= '0' && c <= '9') {
-      return static_cast<unsigned>(c - '0');
-    }
-    if (c >= 'a' && c <= 'f') {
-      return static_cast<unsigned>(c - 'a' + 10);
-    }
-    ADD_FAILURE() << "bad hex digit '" << c << "'";
-    return 0;
-  };
-  std::vector<std::byte> out;
-  std::string digits;
-  for (char c : text) {
-    if (c != ' ') {
-      digits += c;
-    }
-  }
-  EXPECT_EQ(digits.size() % 2, 0U) << text;
-  for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-    out.push_back(static_cast<std::byte>((nibble(digits[i]) << 4) | nibble(digits[i + 1])));
-  }
-  return out;
-}
-
-template <std::size_t N>
-std::array<std::byte, N> fixed(std::string_view text) {
-  std::vector<std::byte> v = from_hex(text);
-  std::array<std::byte, N> out{};
-  EXPECT_EQ(v.size(), N) << text;
-  for (std::size_t i = 0; i < N && i < v.size(); ++i) {
-    out[i] = v[i];
-  }
-  return out;
-}
+using linerate::testing::fixed;
+using linerate::testing::from_hex;
 
 template <std::size_t N>
 std::string hex_of(const std::array<std::byte, N>& a) {
