@@ -99,29 +99,10 @@ trap 'exit 130' INT TERM
 
 # stop_job TPID SIG: signal timeout's group, wait at most 5 s, then KILL. Returns
 # 0 when it ended within those 5 s.
-stop_job() {
-  local tpid=$1 sig=$2 i
-  [ -n "$tpid" ] || return 0
-  kill -s "$sig" -- "-$tpid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$tpid" 2>/dev/null || break
-    sleep 0.1
-  done
-  local late=0
-  if kill -0 "$tpid" 2>/dev/null; then
-    late=1
-    kill -s KILL -- "-$tpid" 2>/dev/null || true
-    kill -s KILL "$tpid" 2>/dev/null || true
-  fi
-  wait "$tpid" 2>/dev/null || true
-  return "$late"
-}
+# shellcheck source=bench/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-port_in_use() {
-  local hex
-  hex=$(printf ':%04X ' "$1")
-  grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
+
 
 # Below the ephemeral range (32768+), so the load's own client ports cannot take it.
 pick_port() {
@@ -134,18 +115,8 @@ pick_port() {
 }
 
 # The socket inode listening on 127.0.0.1:PORT (state 0A), empty when none.
-listen_inode() {
-  awk -v local="0100007F:$(printf '%04X' "$1")" '$2 == local && $3 == "00000000:0000" && $4 == "0A" { print $10; exit }' \
-    /proc/net/tcp 2>/dev/null
-}
 
 # True when PID itself holds the listening socket (not some other process on the port).
-owns_listener() {
-  local pid=$1 port=$2 inode
-  inode=$(listen_inode "$port")
-  [ -n "$inode" ] || return 1
-  find "/proc/$pid/fd" -maxdepth 1 -lname "socket:\[$inode\]" 2>/dev/null | grep -q .
-}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
