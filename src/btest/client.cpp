@@ -64,40 +64,29 @@ core::Result<core::Fd> open_and_greet(const ClientConfig& cfg, ClientFailure& ki
 // §6.6 client side after the server's 03 00 00 00: MSG1 → MSG2 → MSG3 → MSG4.
 // Errors with std::errc::permission_denied mean "authentication failed".
 core::Result<void> ecsrp5_login(int fd, const Credentials& cred, core::Millis timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  auto remaining = [&] {
-    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
-  };
+  const core::Deadline deadline(timeout);
   auto denied = [] { return core::fail(std::errc::permission_denied, "authentication failed"); };
   auto hs = ecsrp5::ClientHandshake::start(cred.user, cred.password);
   if (!hs) {
     return tl::unexpected(hs.error());
   }
-  if (auto r = core::write_all(fd, hs->msg1(), remaining()); !r) {
+  if (auto r = core::write_all(fd, hs->msg1(), deadline.left()); !r) {
     return core::fail("sending EC-SRP5 MSG1: " + r.error().message());
   }
   std::vector<std::byte> payload;
-  auto read_frame = [&]() -> core::Result<void> {
-    std::array<std::byte, 1> len{};
-    if (auto r = core::read_exact(fd, len, remaining()); !r) {
-      return r;
-    }
-    payload.resize(static_cast<std::size_t>(len[0]));
-    return core::read_exact(fd, payload, remaining());
-  };
-  if (!read_frame()) {
+  if (!core::read_u8_prefixed(fd, payload, deadline.left())) {
     return denied();  // servers close here on an unknown user
   }
   auto msg3 = hs->on_msg2(payload);
   if (!msg3) {
     return core::fail("bad EC-SRP5 MSG2 from the server: " + msg3.error().message());
   }
-  if (auto r = core::write_all(fd, *msg3, remaining()); !r) {
+  if (auto r = core::write_all(fd, *msg3, deadline.left()); !r) {
     return core::fail("sending EC-SRP5 MSG3: " + r.error().message());
   }
   // EOF, a zero-length MSG4 (our AUTH_FAILED seen as a frame) or a wrong proof
   // all mean the password was wrong (§6.9).
-  if (!read_frame() || !hs->on_msg4(payload)) {
+  if (!core::read_u8_prefixed(fd, payload, deadline.left()) || !hs->on_msg4(payload)) {
     return denied();
   }
   return {};

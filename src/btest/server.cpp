@@ -132,9 +132,9 @@ struct Server::Impl {
 
   void handle(core::Fd fd, core::SockAddr peer);
   // Authenticate per cfg.auth_method; the user name on success, nullopt after the
-  // peer was told (or found out) that it failed. `left` is the handshake budget.
-  std::optional<std::string> authenticate_md5(int fd, const core::SockAddr& peer, core::Millis left);
-  std::optional<std::string> authenticate_ecsrp5(int fd, const core::SockAddr& peer, core::Millis left);
+  // peer was told (or found out) that it failed, all within the handshake deadline.
+  std::optional<std::string> authenticate_md5(int fd, const core::SockAddr& peer, const core::Deadline& deadline);
+  std::optional<std::string> authenticate_ecsrp5(int fd, const core::SockAddr& peer, const core::Deadline& deadline);
   void auth_failed(int fd, const core::SockAddr& peer, const std::string& user, std::string_view method,
                    const std::string& why);
   void run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
@@ -359,10 +359,7 @@ bool Server::Impl::join_secondary(uint16_t token, const core::SockAddr& peer, co
 }
 
 void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
-  const auto deadline = SteadyClock::now() + cfg.handshake_timeout;
-  auto left = [&] {
-    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
-  };
+  const core::Deadline deadline(cfg.handshake_timeout);
   struct Tracked {
     Impl& s;
     int fd;
@@ -382,12 +379,12 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
   (void)core::set_nodelay(fd.get());
 
   // §2 HELLO, §3 command.
-  if (auto r = core::write_all(fd.get(), kHello, left()); !r) {
+  if (auto r = core::write_all(fd.get(), kHello, deadline.left()); !r) {
     drop(peer, "sending HELLO: " + r.error().message());
     return;
   }
   Bytes16 raw{};
-  if (auto r = core::read_exact(fd.get(), raw, left()); !r) {
+  if (auto r = core::read_exact(fd.get(), raw, deadline.left()); !r) {
     if (r.error().context == "connection closed by peer" || r.error().code == std::errc::connection_reset) {
       // Port probes and health checks connect and leave: not worth a warning.
       dropped.fetch_add(1);
@@ -425,8 +422,8 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
   std::string_view auth = "none";
   if (cfg.auth_method != AuthMethod::kNone) {
     auth = auth_method_name(cfg.auth_method);
-    auto who = cfg.auth_method == AuthMethod::kMd5 ? authenticate_md5(fd.get(), peer, left())
-                                                   : authenticate_ecsrp5(fd.get(), peer, left());
+    auto who = cfg.auth_method == AuthMethod::kMd5 ? authenticate_md5(fd.get(), peer, deadline)
+                                                   : authenticate_ecsrp5(fd.get(), peer, deadline);
     if (!who) {
       return;
     }
@@ -446,7 +443,7 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
     }
     ok_token = multi->token;
   }
-  if (auto r = core::write_all(fd.get(), encode_ok(ok_token), left()); !r) {
+  if (auto r = core::write_all(fd.get(), encode_ok(ok_token), deadline.left()); !r) {
     if (multi) {
       release_token(multi);
     }
@@ -467,11 +464,8 @@ void Server::Impl::auth_failed(int fd, const core::SockAddr& peer, const std::st
 }
 
 // §5: 02 00 00 00 + 16-byte challenge, 48-byte answer.
-std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::SockAddr& peer, core::Millis left) {
-  const auto deadline = SteadyClock::now() + left;
-  auto remaining = [&] {
-    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
-  };
+std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::SockAddr& peer,
+                                                          const core::Deadline& deadline) {
   Bytes16 challenge{};
   if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.data()), 16) != 1) {
     drop(peer, "no randomness for the MD5 challenge");
@@ -480,12 +474,12 @@ std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::So
   std::array<std::byte, 20> hello{};
   std::copy(kReplyMd5.begin(), kReplyMd5.end(), hello.begin());
   std::copy(challenge.begin(), challenge.end(), hello.begin() + 4);
-  if (auto r = core::write_all(fd, hello, remaining()); !r) {
+  if (auto r = core::write_all(fd, hello, deadline.left()); !r) {
     drop(peer, "sending MD5 challenge: " + r.error().message());
     return std::nullopt;
   }
   Bytes48 resp{};
-  if (auto r = core::read_exact(fd, resp, remaining()); !r) {
+  if (auto r = core::read_exact(fd, resp, deadline.left()); !r) {
     drop(peer, "reading MD5 response: " + r.error().message());
     return std::nullopt;
   }
@@ -498,20 +492,9 @@ std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::So
 }
 
 // §6.5-§6.7: 03 00 00 00, then [len][payload] messages MSG1..MSG4.
-std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core::SockAddr& peer, core::Millis left) {
-  const auto deadline = SteadyClock::now() + left;
-  auto remaining = [&] {
-    return std::max(core::Millis(0), std::chrono::duration_cast<core::Millis>(deadline - SteadyClock::now()));
-  };
-  auto read_frame = [&](std::vector<std::byte>& payload) -> core::Result<void> {
-    std::array<std::byte, 1> len{};
-    if (auto r = core::read_exact(fd, len, remaining()); !r) {
-      return r;
-    }
-    payload.resize(static_cast<std::size_t>(len[0]));
-    return core::read_exact(fd, payload, remaining());
-  };
-  if (auto r = core::write_all(fd, kReplyEcSrp5, remaining()); !r) {
+std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core::SockAddr& peer,
+                                                             const core::Deadline& deadline) {
+  if (auto r = core::write_all(fd, kReplyEcSrp5, deadline.left()); !r) {
     drop(peer, "sending EC-SRP5 request: " + r.error().message());
     return std::nullopt;
   }
@@ -521,7 +504,7 @@ std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core:
     return std::nullopt;
   }
   std::vector<std::byte> msg;
-  if (auto r = read_frame(msg); !r) {
+  if (auto r = core::read_u8_prefixed(fd, msg, deadline.left()); !r) {
     drop(peer, "reading EC-SRP5 MSG1: " + r.error().message());
     return std::nullopt;
   }
@@ -540,11 +523,11 @@ std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core:
     drop(peer, "EC-SRP5 MSG2: " + msg2.error().message());
     return std::nullopt;
   }
-  if (auto r = core::write_all(fd, *msg2, remaining()); !r) {
+  if (auto r = core::write_all(fd, *msg2, deadline.left()); !r) {
     drop(peer, "sending EC-SRP5 MSG2: " + r.error().message());
     return std::nullopt;
   }
-  if (auto r = read_frame(msg); !r) {
+  if (auto r = core::read_u8_prefixed(fd, msg, deadline.left()); !r) {
     // A client that gives up after MSG2 (wrong server proof expected, or gone).
     drop(peer, "reading EC-SRP5 MSG3: " + r.error().message());
     return std::nullopt;
@@ -555,7 +538,7 @@ std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core:
     auth_failed(fd, peer, *user, "ecsrp5", hs->user_known() ? "wrong password" : "unknown user");
     return std::nullopt;
   }
-  if (auto r = core::write_all(fd, *msg4, remaining()); !r) {
+  if (auto r = core::write_all(fd, *msg4, deadline.left()); !r) {
     drop(peer, "sending EC-SRP5 MSG4: " + r.error().message());
     return std::nullopt;
   }

@@ -149,6 +149,16 @@ Result<void> read_exact(int fd, std::span<std::byte> buf, Millis timeout) {
   return {};
 }
 
+Result<void> read_u8_prefixed(int fd, std::vector<std::byte>& payload, Millis timeout) {
+  const Deadline deadline(timeout);
+  std::byte len[1];
+  if (auto r = read_exact(fd, len, deadline.left()); !r) {
+    return r;
+  }
+  payload.resize(static_cast<std::size_t>(len[0]));
+  return read_exact(fd, payload, deadline.left());
+}
+
 Result<void> write_all(int fd, std::span<const std::byte> buf, Millis timeout) {
   auto deadline = Clock::now() + timeout;
   std::size_t put = 0;

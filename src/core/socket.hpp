@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "core/address.hpp"
 #include "core/result.hpp"
@@ -60,6 +61,25 @@ using Millis = std::chrono::milliseconds;
 
 /// Write all of buf, waiting at most `timeout` in total.
 [[nodiscard]] Result<void> write_all(int fd, std::span<const std::byte> buf, Millis timeout);
+
+/// Read a message framed as [len: 1 byte][len bytes] into payload (resized to
+/// len), the whole exchange within `timeout`.
+[[nodiscard]] Result<void> read_u8_prefixed(int fd, std::vector<std::byte>& payload, Millis timeout);
+
+/// One time budget for a multi-step exchange (a handshake): each step gets what
+/// is left of it.
+class Deadline {
+ public:
+  explicit Deadline(Millis budget) : at_(std::chrono::steady_clock::now() + budget) {}
+  /// Time left, never negative.
+  [[nodiscard]] Millis left() const {
+    auto d = std::chrono::duration_cast<Millis>(at_ - std::chrono::steady_clock::now());
+    return d.count() < 0 ? Millis(0) : d;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point at_;
+};
 
 /// Wait until fd is readable or the timeout passes; true when readable.
 [[nodiscard]] Result<bool> wait_readable(int fd, Millis timeout);
