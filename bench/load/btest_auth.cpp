@@ -65,8 +65,11 @@
 #include "core/interrupt.hpp"
 #include "core/socket.hpp"
 #include "core/units.hpp"
+#include "stats.hpp"
 
 namespace {
+
+using linerate::bench::spread;
 
 namespace btest = linerate::btest;
 namespace ecsrp5 = linerate::btest::ecsrp5;
@@ -107,16 +110,6 @@ struct Login {
   std::string error;
 };
 
-std::string hex(std::span<const std::byte> b) {
-  std::string s;
-  char buf[4];
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    std::snprintf(buf, sizeof buf, i == 0 ? "%02x" : " %02x", static_cast<unsigned>(b[i]));
-    s += buf;
-  }
-  return s;
-}
-
 double ms_since(SteadyClock::time_point t0) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
 }
@@ -141,7 +134,7 @@ void do_login(const AuthConfig& cfg, const core::SockAddr& addr, const btest::By
     return fail("HELLO", r.error().message());
   }
   if (four != btest::kHello) {
-    return fail("HELLO", "got " + hex(four) + ", expected 01 00 00 00");
+    return fail("HELLO", "got " + btest::hex(four) + ", expected 01 00 00 00");
   }
   out.hello_ms = ms_since(t0);
   if (auto r = core::write_all(s, command, left()); !r) {
@@ -152,7 +145,7 @@ void do_login(const AuthConfig& cfg, const core::SockAddr& addr, const btest::By
   }
   const btest::ReplyKind want = cfg.method == Method::kMd5 ? btest::ReplyKind::kMd5 : btest::ReplyKind::kEcSrp5;
   if (btest::decode_reply(four).kind != want) {
-    return fail("reply to the command", "got " + hex(four) + ", the server did not ask for " + cfg.method_name);
+    return fail("reply to the command", "got " + btest::hex(four) + ", the server did not ask for " + cfg.method_name);
   }
   out.reply_ms = ms_since(t0);
 
@@ -206,7 +199,7 @@ void do_login(const AuthConfig& cfg, const core::SockAddr& addr, const btest::By
   if (final_reply.kind != btest::ReplyKind::kOk) {
     return fail("final reply", final_reply.kind == btest::ReplyKind::kAuthFailed
                                    ? std::string("authentication failed (00 00 00 00)")
-                                   : "got " + hex(four) + ", expected OK 01 .. .. 00");
+                                   : "got " + btest::hex(four) + ", expected OK 01 .. .. 00");
   }
   out.total_ms = ms_since(t0);
   out.ok = true;
@@ -254,27 +247,6 @@ void worker(Run& run) {
     run.logins[i] = std::move(l);
     run.last_end = std::max(run.last_end, t1);
   }
-}
-
-// Nearest-rank percentile of a sorted vector (0 when empty).
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-nlohmann::ordered_json spread(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  double sum = 0;
-  for (double x : v) {
-    sum += x;
-  }
-  return {{"count", v.size()},          {"mean", v.empty() ? 0.0 : sum / static_cast<double>(v.size())},
-          {"p50", percentile(v, 0.50)}, {"p90", percentile(v, 0.90)},
-          {"p99", percentile(v, 0.99)}, {"max", v.empty() ? 0.0 : v.back()}};
 }
 
 struct CpuTimes {

@@ -61,8 +61,11 @@
 #include "btest/protocol.hpp"
 #include "core/interrupt.hpp"
 #include "core/units.hpp"
+#include "stats.hpp"
 
 namespace {
+
+using linerate::bench::spread;
 
 namespace btest = linerate::btest;
 namespace core = linerate::core;
@@ -246,24 +249,6 @@ void worker(Run& run) {
     --run.workers_alive;
   }
   run.cv.notify_all();
-}
-
-// Nearest-rank percentile of an already sorted vector (0 when empty).
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-nlohmann::ordered_json spread(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {{"count", v.size()},
-          {"p50", percentile(v, 0.50)},
-          {"p99", percentile(v, 0.99)},
-          {"max", v.empty() ? 0.0 : v.back()}};
 }
 
 std::optional<LoadConfig> parse_args(int argc, char** argv, int& exit_code) {
