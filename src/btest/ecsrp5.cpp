@@ -279,37 +279,29 @@ Point new_point(const Curve& c) {
   return p;
 }
 
-// s·G (s unreduced, unclamped). nullptr on an OpenSSL failure.
-Point mul_g(const Curve& c, const BIGNUM* s, BN_CTX* ctx) {
+// g·G + s·P through EC_POINT_mul; nullptr on an OpenSSL failure. Which of the
+// two terms are present decides which OpenSSL path runs (see the callers).
+Point ec_mul(const Curve& c, const BIGNUM* g, const EC_POINT* pt, const BIGNUM* s, BN_CTX* ctx) {
   Point out = new_point(c);
-  if (EC_POINT_mul(c.group, out.get(), s, nullptr, nullptr, ctx) != 1) {
+  if (EC_POINT_mul(c.group, out.get(), g, pt, s, ctx) != 1) {
     ERR_clear_error();
     out.reset();
   }
   return out;
 }
+
+// s·G (s unreduced, unclamped). nullptr on an OpenSSL failure.
+Point mul_g(const Curve& c, const BIGNUM* s, BN_CTX* ctx) { return ec_mul(c, s, nullptr, nullptr, ctx); }
 
 // s·P for any curve point P and a secret s: OpenSSL runs its constant-time ladder
 // for exactly this call shape (one point, no generator term), modulo the group
 // cardinality 8·r, so points outside the subgroup come out right.
-Point mul(const Curve& c, const EC_POINT* pt, const BIGNUM* s, BN_CTX* ctx) {
-  Point out = new_point(c);
-  if (EC_POINT_mul(c.group, out.get(), nullptr, pt, s, ctx) != 1) {
-    ERR_clear_error();
-    out.reset();
-  }
-  return out;
-}
+Point mul(const Curve& c, const EC_POINT* pt, const BIGNUM* s, BN_CTX* ctx) { return ec_mul(c, nullptr, pt, s, ctx); }
 
 // s·P for a *public* s (j): passing a zero generator term makes OpenSSL take its
 // variable-time wNAF path, about 15 % faster than the ladder. Never for secrets.
 Point mul_public(const Curve& c, const EC_POINT* pt, const BIGNUM* s, BN_CTX* ctx) {
-  Point out = new_point(c);
-  if (EC_POINT_mul(c.group, out.get(), c.zero, pt, s, ctx) != 1) {
-    ERR_clear_error();
-    out.reset();
-  }
-  return out;
+  return ec_mul(c, c.zero, pt, s, ctx);
 }
 
 Point add(const Curve& c, const EC_POINT* p, const EC_POINT* q, BN_CTX* ctx) {
