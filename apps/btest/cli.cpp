@@ -23,6 +23,15 @@ Speed limits are decimal bits per second: 500K, 100M, 1.5G (0 = unlimited, at mo
 4294967295 bit/s, the protocol's 32-bit field). -b caps whichever side sends;
 --local-tx-speed and --remote-tx-speed set our cap and the server's cap apart.
 
+UDP (-u): sizes are whole IP packets as in RouterOS (1500 = 1472 bytes of UDP
+payload over IPv4). The server sends from its UDP port (--udp-ports, lowest free
+first) to the client's port + 256; status goes both ways each second on the TCP
+connection and each side prints the datagrams it lost. With no speed limit a UDP
+sender adapts: it starts at 100 Mbit/s, quadruples while nothing is lost and
+otherwise sends 110% of what the peer reported receiving (MikroTik's policy).
+--connections N sends from N consecutive ports. IPv6 counts 48 header bytes per
+packet by default (--udp6-overhead 28 counts as IPv4 does; RouterOS is unverified).
+
 Multi-connection TCP (--connections N, RouterOS default 20): secondary connections
 send the session token followed by the rest of our command; the spec leaves those
 14 bytes uncertain, so our server accepts any bytes after a valid token.
@@ -46,7 +55,8 @@ Examples:
   btest -s -a btest -p btest --csv tests.csv   (EC-SRP5, as RouterOS 6.43+)
   btest -s -a btest -p btest --auth md5        (for RouterOS clients before 6.43)
   btest -c 192.0.2.1 -t -r -d 30 --connections 20 -a admin -p secret
-  btest -c ::1 -r -b 100M --json)";
+  btest -c ::1 -r -b 100M --json
+  btest -c 192.0.2.1 -u -t -r -b 50M --udp-size 1400)";
 
 Parsed usage(std::string msg) {
   Parsed p;
@@ -89,6 +99,14 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   std::string handshake_timeout = "10";
   std::string secondary_timeout = "10";
   std::string idle_timeout = "30";
+  bool udp = false;
+  unsigned udp_size = 0;
+  unsigned local_udp_size = 0;
+  unsigned remote_udp_size = 0;
+  bool nat_probe = false;
+  std::string udp_ports = "2001-2100";
+  unsigned udp6_overhead = 48;
+  bool no_offload = false;
 
   auto* s_opt = app.add_flag("-s,--server", server_mode, "Run as a server");
   auto* c_opt = app.add_option("-c,--client", host, "Run as a client against HOST (name, IPv4 or IPv6)");
@@ -99,6 +117,11 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   a_opt->needs(p_opt);
   p_opt->needs(a_opt);
   app.add_option("--csv", csv_path, "Append one CSV row per finished test to FILE (header written once)");
+  app.add_option("--udp6-overhead", udp6_overhead,
+                 "Header bytes counted per IPv6 UDP packet: 48 (IPv6+UDP, default) or 28 (as IPv4)")
+      ->check(CLI::IsMember({28, 48}));
+  app.add_flag("--no-offload", no_offload,
+               "UDP: no GSO/GRO, one datagram per message (for comparison with tools that lack them)");
   app.add_flag("-q,--quiet", quiet,
                "Client: only the summary (no banner, no per-second lines). Server: warnings and errors only");
 
@@ -122,8 +145,17 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   client_opt(app.add_option("--local-tx-speed", local_bw, "Our transmit cap (overrides -b for our side)"));
   client_opt(app.add_option("--remote-tx-speed", remote_bw, "The server's transmit cap (overrides -b for its side)"));
   client_opt(app.add_option("-d,--duration", duration, "Test length: 10, 30s, 5m; 0 = until Ctrl-C (default 10)"));
-  client_opt(app.add_option("--connections", connections, "TCP connections, 1-255 (default 1)"))
+  client_opt(app.add_option("--connections", connections, "Connections, 1-255 (default 1); UDP: source ports"))
       ->check(CLI::Range(1, 255));
+  client_opt(app.add_flag("-u,--udp", udp, "UDP test instead of TCP (RouterOS protocol=udp)"));
+  client_opt(
+      app.add_option("--udp-size", udp_size,
+                     "UDP packet size in bytes for both sides, IP+UDP header included, 28-64000 (default 1500)"));
+  client_opt(
+      app.add_option("--local-udp-tx-size", local_udp_size, "Size of the UDP packets we send (overrides --udp-size)"));
+  client_opt(app.add_option("--remote-udp-tx-size", remote_udp_size,
+                            "Size of the UDP packets the server sends (overrides --udp-size)"));
+  client_opt(app.add_flag("-n,--nat", nat_probe, "UDP behind NAT: send one empty datagram first to open the pinhole"));
   client_opt(app.add_flag("--random-data", random_data, "Ask for random payload (RouterOS random-data=yes)"));
   client_opt(app.add_flag("--json", json, "Print one JSON summary on stdout instead of text"));
 
@@ -139,6 +171,8 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       app.add_option("--syslog", syslog_target, "Send events to a syslog collector at HOST[:PORT] (UDP, default 514)"));
   server_opt(app.add_option("--syslog-format", syslog_format, "5424 (default) or 3164"))
       ->check(CLI::IsMember({"5424", "3164"}));
+  server_opt(app.add_option("--udp-ports", udp_ports,
+                            "UDP data ports FIRST-LAST, lowest free first (default 2001-2100; clients use port+256)"));
   server_opt(app.add_option("--max-sessions", max_sessions, "Concurrent tests allowed, 0 = unlimited (default 100)"));
   server_opt(app.add_option("--max-duration", max_duration, "End any test after this long, 0 = never (default 0)"));
   server_opt(app.add_option("--handshake-timeout", handshake_timeout,
@@ -226,6 +260,22 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     cfg.handshake_timeout = *ht;
     cfg.secondary_timeout = *st;
     cfg.idle_timeout = *it;
+    cfg.udp_ipv6_overhead = udp6_overhead;
+    cfg.udp_offload = !no_offload;
+    {
+      unsigned first = 0;
+      unsigned last = 0;
+      char dash = 0;
+      char extra = 0;
+      std::istringstream in(udp_ports);
+      if (!(in >> first >> dash >> last) || dash != '-' || (in >> extra) || first == 0 || first > last ||
+          last > 65535 - 256) {
+        return usage("--udp-ports: '" + udp_ports +
+                     "' is not FIRST-LAST with 1 <= FIRST <= LAST <= 65279 (clients use port + 256)");
+      }
+      cfg.udp_port_first = static_cast<uint16_t>(first);
+      cfg.udp_port_last = static_cast<uint16_t>(last);
+    }
     so.default_listen = listen4.empty() && listen6.empty();
     for (const auto& a : listen4) {
       auto ip = core::parse_ip(a, port);
@@ -259,6 +309,24 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   cfg.auth = creds;
   cfg.connections = connections;
   cfg.random_payload = random_data;
+  cfg.proto = udp ? Proto::kUdp : Proto::kTcp;
+  cfg.nat_probe = nat_probe;
+  cfg.udp_ipv6_overhead = udp6_overhead;
+  cfg.udp_offload = !no_offload;
+  if (!udp && (udp_size != 0 || local_udp_size != 0 || remote_udp_size != 0 || nat_probe)) {
+    return usage("UDP options (--udp-size, --local-udp-tx-size, --remote-udp-tx-size, -n) need -u");
+  }
+  for (auto [v, flag] : {std::pair{udp_size, "--udp-size"}, std::pair{local_udp_size, "--local-udp-tx-size"},
+                         std::pair{remote_udp_size, "--remote-udp-tx-size"}}) {
+    if (v != 0 && (v < 28 || v > 64000)) {
+      return usage(std::string(flag) + ": " + std::to_string(v) +
+                   " is outside 28-64000 bytes (RouterOS udp-tx-size range; the size includes the 28-byte IP+UDP "
+                   "header)");
+    }
+  }
+  const unsigned both_size = udp_size != 0 ? udp_size : 1500;
+  cfg.udp_tx_size = local_udp_size != 0 ? local_udp_size : both_size;
+  cfg.udp_remote_tx_size = remote_udp_size != 0 ? remote_udp_size : both_size;
   if (!direction_word.empty()) {
     if (tx || rx) {
       return usage("use either --direction or -t/-r, not both");

@@ -48,7 +48,8 @@ int run_client(const ClientOptions& opts, core::Interrupt& stop) {
   if (lines) {
     char len_text[32];
     std::snprintf(len_text, sizeof(len_text), "%.1f s", static_cast<double>(cfg.duration.count()) / 1000.0);
-    std::printf("Connecting to %s port %u: TCP %s, %u connection%s, %s\n", cfg.host.c_str(), cfg.port,
+    std::printf("Connecting to %s port %u: %s %s, %u connection%s, %s\n", cfg.host.c_str(), cfg.port,
+                cfg.proto == btest::Proto::kUdp ? "UDP" : "TCP",
                 std::string(btest::direction_name(cfg.direction)).c_str(), cfg.connections,
                 cfg.connections == 1 ? "" : "s", cfg.duration.count() == 0 ? "until Ctrl-C" : len_text);
     std::fflush(stdout);

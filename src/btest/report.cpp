@@ -1,6 +1,7 @@
 // btest/report.cpp — see report.hpp.
 #include "btest/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -68,6 +69,9 @@ std::string interval_line(const TestRecord& r, const IntervalSample& s) {
   if (r.receives()) {
     line += fmt::format("  RX {:>13}", core::format_rate(rate(s.rx_bytes, s.seconds)));
   }
+  if (r.proto == Proto::kUdp && r.receives()) {
+    line += fmt::format("  lost: {}", std::max<int64_t>(0, s.lost));
+  }
   line += fmt::format("  cpu: {}/{}", cpu_text(s.local_cpu), cpu_text(s.remote_cpu));
   return line;
 }
@@ -81,6 +85,19 @@ std::string summary_text(const TestRecord& r) {
   if (r.receives()) {
     out += fmt::format("[SUM]  RX  avg {:>13}  total {:>10}  in {:.2f} s\n", core::format_rate(r.rx_avg_bps()),
                        core::format_bytes(r.rx_bytes), r.duration_s);
+  }
+  if (r.proto == Proto::kUdp) {
+    const UdpCounts& u = r.udp;
+    if (r.sends()) {
+      out += fmt::format("[SUM]  UDP sent {} datagrams of {} B\n", u.tx_datagrams, u.tx_size);
+    }
+    if (r.receives()) {
+      out += fmt::format("[SUM]  UDP received {} datagrams, lost {} ({:.2f}%), duplicated {}, reordered {}{}\n",
+                         u.rx_datagrams, u.lost, u.loss_percent(), u.duplicates, u.reordered,
+                         u.malformed + u.foreign == 0
+                             ? std::string()
+                             : fmt::format(", ignored {} malformed and {} foreign", u.malformed, u.foreign));
+    }
   }
   out += fmt::format("[SUM]  {} {} {}, {} connection{}, cpu: {}/{}; {}\n", proto_name(r.proto),
                      direction_name(r.direction), r.peer, r.connections, r.connections == 1 ? "" : "s",
@@ -105,6 +122,22 @@ std::string summary_json(const TestRecord& r) {
   j["rx"] = {{"bytes", r.rx_bytes}, {"avg_bps", r.rx_avg_bps()}, {"active", r.receives()}};
   j["peer_reported_rx_bytes"] = r.peer_rx_bytes;
   j["cpu"] = {{"local_avg", r.local_cpu_avg()}, {"remote_avg", r.remote_cpu_avg()}};
+  if (r.proto == Proto::kUdp) {
+    const UdpCounts& u = r.udp;
+    j["udp"] = {{"port", u.port},
+                {"tx_size", u.tx_size},
+                {"header_overhead", u.overhead},
+                {"tx_datagrams", u.tx_datagrams},
+                {"rx_datagrams", u.rx_datagrams},
+                {"lost", u.lost},
+                {"loss_percent", u.loss_percent()},
+                {"duplicates", u.duplicates},
+                {"reordered", u.reordered},
+                {"malformed", u.malformed},
+                {"foreign", u.foreign},
+                {"gso", u.gso},
+                {"gro", u.gro}};
+  }
   nlohmann::json iv = nlohmann::json::array();
   for (const auto& s : r.intervals) {
     iv.push_back({{"index", s.index},
@@ -115,7 +148,8 @@ std::string summary_json(const TestRecord& r) {
                   {"peer_last_bytes", s.peer_last_bytes},
                   {"peer_reported", s.peer_reported},
                   {"local_cpu", s.local_cpu},
-                  {"remote_cpu", s.remote_cpu}});
+                  {"remote_cpu", s.remote_cpu},
+                  {"lost", s.lost}});
   }
   j["intervals"] = iv;
   j["end_reason"] = r.end_reason;
@@ -124,9 +158,26 @@ std::string summary_json(const TestRecord& r) {
 }
 
 std::vector<std::string> csv_header() {
-  return {"start",         "mode",           "peer",     "user",      "protocol",   "direction",
-          "connections",   "duration_s",     "tx_bytes", "rx_bytes",  "tx_avg_bps", "rx_avg_bps",
-          "local_cpu_avg", "remote_cpu_avg", "result",   "end_reason"};
+  return {"start",
+          "mode",
+          "peer",
+          "user",
+          "protocol",
+          "direction",
+          "connections",
+          "duration_s",
+          "tx_bytes",
+          "rx_bytes",
+          "tx_avg_bps",
+          "rx_avg_bps",
+          "local_cpu_avg",
+          "remote_cpu_avg",
+          "result",
+          "end_reason",
+          "udp_tx_datagrams",
+          "udp_rx_datagrams",
+          "udp_lost",
+          "udp_loss_percent"};
 }
 
 std::vector<std::string> csv_row(const TestRecord& r) {
@@ -145,7 +196,11 @@ std::vector<std::string> csv_row(const TestRecord& r) {
           std::to_string(r.local_cpu_avg()),
           std::to_string(r.remote_cpu_avg()),
           r.ok ? "ok" : "error",
-          r.end_reason};
+          r.end_reason,
+          std::to_string(r.udp.tx_datagrams),
+          std::to_string(r.udp.rx_datagrams),
+          std::to_string(r.udp.lost),
+          fmt::format("{:.3f}", r.udp.loss_percent())};
 }
 
 std::string start_fields(const TestRecord& r) {
@@ -157,9 +212,12 @@ std::string start_fields(const TestRecord& r) {
 std::string end_fields(const TestRecord& r) {
   return fmt::format(
       "peer={} user={} proto={} direction={} connections={} duration_s={:.3f} tx_bytes={} rx_bytes={} "
-      "tx_avg_bps={:.0f} rx_avg_bps={:.0f} result={} reason=\"{}\"",
+      "tx_avg_bps={:.0f} rx_avg_bps={:.0f} result={} reason=\"{}\"{}",
       r.peer, r.user.empty() ? "-" : r.user, proto_name(r.proto), direction_name(r.direction), r.connections,
-      r.duration_s, r.tx_bytes, r.rx_bytes, r.tx_avg_bps(), r.rx_avg_bps(), r.ok ? "ok" : "error", r.end_reason);
+      r.duration_s, r.tx_bytes, r.rx_bytes, r.tx_avg_bps(), r.rx_avg_bps(), r.ok ? "ok" : "error", r.end_reason,
+      r.proto != Proto::kUdp ? std::string()
+                             : fmt::format(" udp_tx_datagrams={} udp_rx_datagrams={} udp_lost={}", r.udp.tx_datagrams,
+                                           r.udp.rx_datagrams, r.udp.lost));
 }
 
 }  // namespace linerate::btest

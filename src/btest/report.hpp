@@ -24,6 +24,28 @@ struct IntervalSample {
   bool peer_reported = false;    // a status record arrived in this interval
   int local_cpu = -1;
   int remote_cpu = -1;
+  int64_t lost = 0;  // UDP: change in lost datagrams this interval (late arrivals can make it negative)
+};
+
+/// UDP datagram counts of one side (spec §11.5); all zero in TCP tests.
+struct UdpCounts {
+  uint64_t tx_datagrams = 0;
+  uint64_t rx_datagrams = 0;  // unique datagrams received
+  uint64_t lost = 0;
+  uint64_t duplicates = 0;
+  uint64_t reordered = 0;
+  uint64_t malformed = 0;  // too short / wrong size: ignored
+  uint64_t foreign = 0;    // from an address that is not the peer: ignored
+  unsigned tx_size = 0;    // our datagrams' on-wire size (IP+UDP header included)
+  unsigned overhead = 0;   // header bytes counted per datagram (28 or 48)
+  uint16_t port = 0;       // server's UDP port (§11.1)
+  bool gso = false;
+  bool gro = false;
+  /// lost / (received + lost) in percent; 0 when nothing was expected.
+  [[nodiscard]] double loss_percent() const {
+    uint64_t expected = rx_datagrams + lost;
+    return expected == 0 ? 0.0 : 100.0 * static_cast<double>(lost) / static_cast<double>(expected);
+  }
 };
 
 struct TestRecord {
@@ -41,6 +63,7 @@ struct TestRecord {
   uint64_t rx_bytes = 0;
   uint64_t status_sent = 0;    // 12-byte status records we wrote (not counted in tx_bytes)
   uint64_t peer_rx_bytes = 0;  // sum of the peer's status byte counts
+  UdpCounts udp;               // proto UDP only
   std::vector<IntervalSample> intervals;
   std::string end_reason;
   bool ok = true;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -21,6 +22,9 @@
 #include "btest/interval_meter.hpp"
 #include "btest/protocol.hpp"
 #include "btest/tcp_transfer.hpp"
+#include "btest/udp_ports.hpp"
+#include "btest/udp_session.hpp"
+#include "btest/udp_transfer.hpp"
 #include "core/cpu.hpp"
 #include "core/csv.hpp"
 
@@ -100,6 +104,7 @@ struct Server::Impl {
   std::optional<core::CsvAppender> csv;
   std::optional<ecsrp5::Verifier> verifier;  // EC-SRP5: what we keep instead of the password
   std::array<std::byte, 32> fake_secret{};   // §6.9: keys fake verifiers for unknown users
+  std::unique_ptr<UdpPortPool> udp_ports;
 
   mutable std::mutex mu;
   std::map<uint16_t, std::shared_ptr<MultiSession>> tokens;
@@ -139,6 +144,18 @@ struct Server::Impl {
                    const std::string& why);
   void run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
                 std::string_view auth, std::shared_ptr<MultiSession> multi);
+  void run_udp_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
+                    std::string_view auth, UdpPortLease lease);
+  TestRecord new_record(const core::SockAddr& peer, const Command& cmd, const std::string& user,
+                        std::string_view auth) const;
+  // The 1-second ticker of a running test: on_tick(now) once a second until the
+  // client ends the test (`ended` readable, reason from ended_reason()), the
+  // server stops, or the maximum duration passes. Returns why it ended.
+  std::string tick_until_end(SteadyClock::time_point start, const core::Interrupt& ended,
+                             const std::function<std::string()>& ended_reason,
+                             const std::function<void(SteadyClock::time_point)>& on_tick);
+  // Close the record (end reason, result) and report it everywhere.
+  void test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason);
   std::shared_ptr<MultiSession> register_token(const core::SockAddr& peer, unsigned expected);
   bool join_secondary(uint16_t token, const core::SockAddr& peer, core::Fd& fd);
   void release_token(const std::shared_ptr<MultiSession>& m);
@@ -176,6 +193,16 @@ core::Result<std::unique_ptr<Server>> Server::create(ServerConfig cfg) {
     impl->cfg.auth->password.assign(impl->cfg.auth->password.size(), '\0');
     impl->cfg.auth->password.clear();  // §6.4: the verifier is all we need from here on
   }
+  if (impl->cfg.udp_port_first == 0 || impl->cfg.udp_port_first > impl->cfg.udp_port_last ||
+      impl->cfg.udp_port_last > 65535 - 256) {
+    return core::fail("UDP port range " + std::to_string(impl->cfg.udp_port_first) + "-" +
+                      std::to_string(impl->cfg.udp_port_last) +
+                      " is invalid: it must be FIRST-LAST with 1 <= FIRST <= LAST <= 65279 (clients use port + 256)");
+  }
+  if (impl->cfg.udp_ipv6_overhead != kUdpOverheadIpv4 && impl->cfg.udp_ipv6_overhead != kUdpOverheadIpv6) {
+    return core::fail("IPv6 UDP header overhead must be 28 or 48 bytes");
+  }
+  impl->udp_ports = std::make_unique<UdpPortPool>(impl->cfg.udp_port_first, impl->cfg.udp_port_last);
   if (RAND_bytes(reinterpret_cast<unsigned char*>(impl->fake_secret.data()), 32) != 1) {
     return core::fail("no randomness for the server secret");
   }
@@ -219,6 +246,8 @@ core::Result<std::unique_ptr<Server>> Server::create(ServerConfig cfg) {
 uint16_t Server::port() const { return impl_->port; }
 
 unsigned Server::active_sessions() const { return impl_->active.load(); }
+
+std::size_t Server::udp_ports_in_use() const { return impl_->udp_ports->in_use(); }
 
 ServerStats Server::stats() const {
   return {impl_->accepted.load(), impl_->started.load(), impl_->finished.load(), impl_->auth_failures.load(),
@@ -408,10 +437,6 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
     drop(peer, cmd.error().message() + " in " + hex(raw));
     return;
   }
-  if (cmd->proto == Proto::kUdp) {
-    drop(peer, "UDP tests are not supported by this server yet; use TCP (proto=tcp)");
-    return;
-  }
   if (cfg.max_sessions != 0 && active.load() >= cfg.max_sessions) {
     drop(peer, "server busy: max-sessions " + std::to_string(cfg.max_sessions) + " reached");
     return;
@@ -430,6 +455,38 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
     user = *who;
     event(core::SyslogSeverity::kInfo, "AUTH_SUCCESS",
           "peer=" + peer.to_string() + " user=" + user + " method=" + std::string(auth));
+  }
+
+  if (cmd->proto == Proto::kUdp) {
+    // §11.1: lease the port before the OK so a full range ends the handshake
+    // cleanly; the data socket is bound on the address the client connected to.
+    auto local = core::local_address(fd.get());
+    if (!local) {
+      drop(peer, "UDP test: " + local.error().message());
+      return;
+    }
+    auto lease = udp_ports->acquire([&](uint16_t p) {
+      core::SockAddr a = *local;
+      a.set_port(p);
+      return core::udp_bind(a, kUdpSocketBufferBytes);
+    });
+    if (!lease) {
+      drop(peer, "UDP test refused: " + lease.error().message());
+      return;
+    }
+    const uint16_t udp_port = lease->port();
+    const std::array<std::byte, 2> port_be{std::byte(udp_port >> 8), std::byte(udp_port & 0xFF)};
+    if (auto r = core::write_all(fd.get(), encode_ok(0), deadline.left()); !r) {
+      drop(peer, "sending OK: " + r.error().message());
+      return;
+    }
+    if (auto r = core::write_all(fd.get(), port_be, deadline.left()); !r) {
+      drop(peer, "sending UDP port: " + r.error().message());
+      return;
+    }
+    tracked.untrack();
+    run_udp_test(std::move(fd), peer, *cmd, user, auth, std::move(*lease));
+    return;
   }
 
   // §10: register the token before the OK goes out, so a fast secondary finds it.
@@ -545,6 +602,70 @@ std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core:
   return *user;
 }
 
+TestRecord Server::Impl::new_record(const core::SockAddr& peer, const Command& cmd, const std::string& user,
+                                    std::string_view auth) const {
+  TestRecord rec;
+  rec.mode = "server";
+  rec.peer = peer.to_string();
+  rec.user = user;
+  rec.auth = std::string(auth);
+  rec.proto = cmd.proto;
+  rec.direction = cmd.direction;
+  rec.tx_speed_cap_bps = cmd.remote_tx_speed;  // §3: the server's cap is remote_tx_speed (not local!)
+  rec.connections = cmd.connections();
+  return rec;
+}
+
+std::string Server::Impl::tick_until_end(SteadyClock::time_point start, const core::Interrupt& ended,
+                                         const std::function<std::string()>& ended_reason,
+                                         const std::function<void(SteadyClock::time_point)>& on_tick) {
+  auto next_tick = start + std::chrono::seconds(1);
+  const bool capped = cfg.max_duration.count() > 0;
+  const auto hard_end = start + cfg.max_duration;
+  for (;;) {
+    auto wake = capped ? std::min(next_tick, hard_end) : next_tick;
+    auto timeout = std::chrono::duration_cast<core::Millis>(wake - SteadyClock::now()) + core::Millis(1);
+    int which = wait_any({stop->fd(), ended.fd()}, timeout);
+    if (which == 0) {
+      return "server shutting down";
+    }
+    if (which == 1) {
+      return ended_reason();
+    }
+    auto now = SteadyClock::now();
+    if (capped && now >= hard_end) {
+      return "max duration reached";
+    }
+    if (now < next_tick) {
+      continue;
+    }
+    on_tick(now);
+    next_tick += std::chrono::seconds(1);
+    if (next_tick < now) {
+      next_tick = now + std::chrono::seconds(1);  // the machine stalled: re-anchor
+    }
+  }
+}
+
+void Server::Impl::test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason) {
+  rec.duration_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  rec.end_reason = reason.empty() ? "ended" : reason;
+  // The client closing is the normal end (spec §15); policy ends are not errors.
+  rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset || rec.end_reason == "server shutting down" ||
+           rec.end_reason == "max duration reached";
+  event(core::SyslogSeverity::kInfo, "TEST_END", end_fields(rec));
+  if (csv) {
+    if (auto r = csv->append(csv_row(rec)); !r) {
+      log->warn("{}", r.error().message());
+    }
+  }
+  finished.fetch_add(1);
+  active.fetch_sub(1);
+  if (cfg.on_test_end) {
+    cfg.on_test_end(rec);
+  }
+}
+
 void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
                             std::string_view auth, std::shared_ptr<MultiSession> multi) {
   active.fetch_add(1);
@@ -556,21 +677,12 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   // dir 03 the client must find our records inside the data (spec §9), so zeros.
   tc.random_payload = cmd.random_payload && cmd.direction == Direction::kClientRx;
   tc.peer_sends = server_rx;
-  tc.tx_rate_bps = cmd.remote_tx_speed;  // §3: the server's cap is remote_tx_speed (not local!)
+  tc.tx_rate_bps = cmd.remote_tx_speed;
   tc.expected_connections = cmd.connections();
   tc.idle_timeout = cfg.idle_timeout;
   tc.idle_armed = false;  // armed when the test starts, after the secondaries
   TcpTransfer transfer(tc);
-
-  TestRecord rec;
-  rec.mode = "server";
-  rec.peer = peer.to_string();
-  rec.user = user;
-  rec.auth = std::string(auth);
-  rec.proto = cmd.proto;
-  rec.direction = cmd.direction;
-  rec.tx_speed_cap_bps = cmd.remote_tx_speed;
-  rec.connections = cmd.connections();
+  TestRecord rec = new_record(peer, cmd, user, auth);
 
   transfer.add(std::move(fd));
   if (multi) {
@@ -603,45 +715,19 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   transfer.arm_idle_timeout();
   event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec));
 
-  // 1-second ticker: status to the client when we receive (§8, §12), records for
-  // our own report. Ends on client EOF, stop, or max duration.
+  // Status to the client when we receive (§8, §12), records for our own report.
   core::CpuSampler cpu;
   const auto start = SteadyClock::now();
-  auto next_tick = start + std::chrono::seconds(1);
-  const bool capped = cfg.max_duration.count() > 0;
-  const auto hard_end = start + cfg.max_duration;
   IntervalMeter meter(start);
-  std::string reason;
-  for (;;) {
-    auto wake = capped ? std::min(next_tick, hard_end) : next_tick;
-    auto timeout = std::chrono::duration_cast<core::Millis>(wake - SteadyClock::now()) + core::Millis(1);
-    int which = wait_any({stop->fd(), transfer.primary_ended().fd()}, timeout);
-    if (which == 0) {
-      reason = "server shutting down";
-      break;
-    }
-    if (which == 1) {
-      reason = transfer.end_reason();
-      break;
-    }
-    auto now = SteadyClock::now();
-    if (capped && now >= hard_end) {
-      reason = "max duration reached";
-      break;
-    }
-    if (now < next_tick) {
-      continue;
-    }
-    IntervalSample s = meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(cpu.sample()));
-    if (server_rx) {
-      transfer.send_status(encode_status(s.index, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
-    }
-    rec.intervals.push_back(s);
-    next_tick += std::chrono::seconds(1);
-    if (next_tick < now) {
-      next_tick = now + std::chrono::seconds(1);  // the machine stalled: re-anchor
-    }
-  }
+  std::string reason = tick_until_end(
+      start, transfer.primary_ended(), [&] { return transfer.end_reason(); },
+      [&](SteadyClock::time_point now) {
+        IntervalSample s = meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(cpu.sample()));
+        if (server_rx) {
+          transfer.send_status(encode_status(s.index, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
+        }
+        rec.intervals.push_back(s);
+      });
 
   if (multi) {
     std::lock_guard lock(multi->mu);
@@ -654,30 +740,68 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
     multi->transfer = nullptr;
     multi->early.clear();
   }
-  auto end = SteadyClock::now();
   rec.tx_bytes = transfer.tx_bytes();
   rec.rx_bytes = transfer.rx_bytes();
   rec.status_sent = transfer.status_records_sent();
   if (meter.moved(rec.rx_bytes, rec.tx_bytes)) {
     // The final partial interval, so the intervals sum to the totals.
-    rec.intervals.push_back(meter.take(end, rec.rx_bytes, rec.tx_bytes, static_cast<int>(cpu.sample())));
+    rec.intervals.push_back(meter.take(SteadyClock::now(), rec.rx_bytes, rec.tx_bytes, static_cast<int>(cpu.sample())));
   }
-  rec.duration_s = std::chrono::duration<double>(end - start).count();
-  rec.end_reason = reason.empty() ? "ended" : reason;
-  // The client closing is the normal end (spec §15); policy ends are not errors.
-  rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset || rec.end_reason == "server shutting down" ||
-           rec.end_reason == "max duration reached";
-  event(core::SyslogSeverity::kInfo, "TEST_END", end_fields(rec));
-  if (csv) {
-    if (auto r = csv->append(csv_row(rec)); !r) {
-      log->warn("{}", r.error().message());
-    }
+  test_ended(rec, start, reason);
+}
+
+// §11: datagrams on the leased port, status both ways on the control connection
+// every second (§8: in UDP mode unconditionally, whether or not we receive).
+void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
+                                std::string_view auth, UdpPortLease lease) {
+  active.fetch_add(1);
+  started.fetch_add(1);
+  TestRecord rec = new_record(peer, cmd, user, auth);
+  const bool v6 = peer.family() == AF_INET6;
+  const unsigned overhead = v6 ? cfg.udp_ipv6_overhead : kUdpOverheadIpv4;
+
+  UdpTransferConfig uc;
+  uc.send = server_sends(cmd.direction);
+  uc.receive = client_sends(cmd.direction);
+  uc.allow_gso = cfg.udp_offload;
+  uc.allow_gro = cfg.udp_offload;
+  uc.random_payload = cmd.random_payload;
+  uc.overhead_bytes = overhead;
+  uc.tx_payload_bytes = udp_payload_bytes(cmd.tx_size, overhead);
+  uc.tx_rate_bps = cmd.remote_tx_speed;
+  core::SockAddr dest = peer;
+  dest.set_port(static_cast<uint16_t>(lease.port() + 256));  // §11.1: the +256 rule
+  uc.dest = dest;
+  uc.peer_ports = cmd.connections();  // §11.6: a client with N connections sends from N ports
+  std::vector<core::Fd> socks;
+  socks.push_back(std::move(lease.fd()));
+  // The control connection now carries only status records; its silence for
+  // idle_timeout ends the test (§15).
+  UdpSession session(std::move(fd), cfg.idle_timeout, uc, std::move(socks));
+
+  rec.udp.port = lease.port();
+  rec.udp.overhead = overhead;
+  rec.udp.tx_size = static_cast<unsigned>(uc.tx_payload_bytes + overhead);
+  rec.start_unix_ms = unix_ms_now();
+  event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec) + " udp_port=" + std::to_string(lease.port()));
+  const auto start = SteadyClock::now();
+  session.start(start);
+  std::string reason = tick_until_end(
+      start, session.control().primary_ended(), [&] { return session.control().end_reason(); },
+      [&](SteadyClock::time_point now) { rec.intervals.push_back(session.tick(now, rec)); });
+
+  // §15: the client is gone (or we stop): no more datagrams, then count what was
+  // still in flight, close the socket and give the port back.
+  session.finish(rec, core::Millis(500), core::Millis(50), core::Millis(500));
+  if (std::string e = session.udp().error(); !e.empty()) {
+    log->warn("peer {}: {}", rec.peer, e);
   }
-  finished.fetch_add(1);
-  active.fetch_sub(1);
-  if (cfg.on_test_end) {
-    cfg.on_test_end(rec);
+  const uint64_t foreign = rec.udp.foreign;
+  if (foreign > 0) {
+    log->warn("peer {}: ignored {} datagram(s) from other addresses on UDP port {}", rec.peer, foreign, lease.port());
   }
+  lease.release();
+  test_ended(rec, start, reason);
 }
 
 }  // namespace linerate::btest

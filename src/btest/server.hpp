@@ -4,6 +4,10 @@
 // connection gets a handler thread that runs the handshake (HELLO, command,
 // auth, OK — spec Appendix A.1) and then, for a primary, the whole test: its
 // TcpTransfer data threads plus a 1-second ticker that sends status records.
+// A UDP test takes the lowest free port of the UDP range, announces it (§7),
+// moves datagrams with a UdpTransfer and exchanges status on the control
+// connection (a TcpTransfer that only reads records); it ends when the control
+// connection closes or goes idle, and the port returns to the pool.
 // Secondary connections of a multi-connection test are matched by token and
 // source IP (§10) and handed to the primary's TcpTransfer. Every handshake read
 // has a deadline; every failure is logged and drops only that peer.
@@ -45,6 +49,10 @@ struct ServerConfig {
   core::Millis idle_timeout{30'000};              // a data connection making no progress
   core::Millis max_duration{0};                   // 0 = unlimited
   unsigned max_sessions = 100;                    // concurrent tests; 0 = unlimited
+  uint16_t udp_port_first = 2001;                 // UDP data ports, lowest free first (§11.1); keep the
+  uint16_t udp_port_last = 2100;                  // range under 256 wide so no server port is a client port
+  unsigned udp_ipv6_overhead = 48;                // header bytes per IPv6 datagram: 48 or 28 (§11.4, [U])
+  bool udp_offload = true;                        // UDP GSO/GRO where the kernel has them
   std::string csv_path;                           // one row per finished test
   std::string syslog_target;                      // "host[:port]", empty = off
   core::SyslogFormat syslog_format = core::SyslogFormat::kRfc5424;
@@ -74,6 +82,8 @@ class Server {
   void run(const core::Interrupt& stop);
   [[nodiscard]] ServerStats stats() const;
   [[nodiscard]] unsigned active_sessions() const;
+  /// UDP ports currently leased to running tests.
+  [[nodiscard]] std::size_t udp_ports_in_use() const;
 
   struct Impl;
 

@@ -23,8 +23,14 @@ class Pacer {
  public:
   static constexpr uint64_t kMinSegmentBytes = 1448;  // one TCP segment at MTU 1500
 
-  /// rate_bps 0 means unlimited. max_chunk_bytes bounds one grant.
-  Pacer(uint64_t rate_bps, std::size_t max_chunk_bytes) : rate_bps_(rate_bps), max_chunk_(max_chunk_bytes) {
+  /// rate_bps 0 means unlimited. max_chunk_bytes bounds one grant. unit_bytes > 0
+  /// makes every grant a whole number of units (UDP datagrams, at least one),
+  /// in place of the TCP segment floor.
+  Pacer(uint64_t rate_bps, std::size_t max_chunk_bytes, std::size_t unit_bytes = 0)
+      : rate_bps_(rate_bps), max_chunk_(max_chunk_bytes) {
+    if (unit_bytes > 0) {
+      max_chunk_ = std::max(unit_bytes, max_chunk_ / unit_bytes * unit_bytes);
+    }
     if (max_chunk_ == 0) {
       max_chunk_ = 1;
     }
@@ -39,7 +45,13 @@ class Pacer {
     // server's accept thread that way.
     uint64_t per_10ms = rate_bps_ / 8 / 100;
     uint64_t floor_bytes = std::min<uint64_t>(kMinSegmentBytes, rate_bps_ / 8 / 2);
+    if (unit_bytes > 0) {
+      floor_bytes = unit_bytes;  // a datagram is indivisible (and §13.1: one per second at worst)
+    }
     chunk_ = static_cast<std::size_t>(std::clamp<uint64_t>(std::max(per_10ms, floor_bytes), 1, max_chunk_));
+    if (unit_bytes > 0) {
+      chunk_ = std::max(unit_bytes, chunk_ / unit_bytes * unit_bytes);
+    }
     interval_ns_ = static_cast<uint64_t>(static_cast<detail::PacerU128>(chunk_) * 8 * 1'000'000'000ULL / rate_bps_);
     if (interval_ns_ > 500'000'000ULL) {
       interval_ns_ = 1'000'000'000ULL;  // §13.1 slow-rate quirk

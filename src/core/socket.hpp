@@ -90,6 +90,12 @@ class Deadline {
 [[nodiscard]] Result<void> set_io_timeouts(int fd, Millis rcv, Millis snd);
 /// TCP keepalive plus TCP_USER_TIMEOUT so a vanished peer is noticed.
 [[nodiscard]] Result<void> set_dead_peer_timeout(int fd, Millis timeout);
+/// A non-blocking UDP socket bound to `local` (IPv6 sockets V6ONLY), with send and
+/// receive buffers of about `buffer_bytes` (forced above the sysctl limits when
+/// running as root, silently capped otherwise). Errors name the address.
+[[nodiscard]] Result<Fd> udp_bind(const SockAddr& local, int buffer_bytes);
+/// connect(2) a UDP socket so it only exchanges datagrams with `peer`.
+[[nodiscard]] Result<void> udp_connect(int fd, const SockAddr& peer);
 [[nodiscard]] Result<SockAddr> local_address(int fd);
 [[nodiscard]] Result<SockAddr> peer_address(int fd);
 
