@@ -155,7 +155,8 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       app.add_option("--local-udp-tx-size", local_udp_size, "Size of the UDP packets we send (overrides --udp-size)"));
   client_opt(app.add_option("--remote-udp-tx-size", remote_udp_size,
                             "Size of the UDP packets the server sends (overrides --udp-size)"));
-  client_opt(app.add_flag("-n,--nat", nat_probe, "UDP behind NAT: send one empty datagram first to open the pinhole"));
+  client_opt(app.add_flag("-n,--nat", nat_probe,
+                          "Accepted for compatibility: the empty datagram that opens a NAT pinhole is always sent"));
   client_opt(app.add_flag("--random-data", random_data, "Ask for random payload (RouterOS random-data=yes)"));
   client_opt(app.add_flag("--json", json, "Print one JSON summary on stdout instead of text"));
 
@@ -310,7 +311,6 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   cfg.connections = connections;
   cfg.random_payload = random_data;
   cfg.proto = udp ? Proto::kUdp : Proto::kTcp;
-  cfg.nat_probe = nat_probe;
   cfg.udp_ipv6_overhead = udp6_overhead;
   cfg.udp_offload = !no_offload;
   if (!udp && (udp_size != 0 || local_udp_size != 0 || remote_udp_size != 0 || nat_probe)) {

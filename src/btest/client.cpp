@@ -305,15 +305,14 @@ ClientOutcome run_tcp(const ClientConfig& cfg, const core::Interrupt& stop,
   out.started = true;
   rec.start_unix_ms = unix_ms_now();
 
-  core::CpuSampler cpu;
   const auto start = SteadyClock::now();
   IntervalMeter meter(start);
   auto [reason, ok] = tick_until_end(
       cfg, stop, transfer.primary_ended(), [&] { return transfer.end_reason(); },
       [&](SteadyClock::time_point now) {
         RemoteStatus remote = transfer.take_remote();
-        IntervalSample smp =
-            meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(cpu.sample()), remote);
+        IntervalSample smp = meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(),
+                                        static_cast<int>(core::system_cpu_percent()), remote);
         rec.peer_rx_bytes += remote.bytes;
         rec.intervals.push_back(smp);
         if (on_interval) {
@@ -331,7 +330,8 @@ ClientOutcome run_tcp(const ClientConfig& cfg, const core::Interrupt& stop,
   rec.peer_rx_bytes += remote.bytes;
   if (meter.moved(rec.rx_bytes, rec.tx_bytes) || remote.records > 0) {
     // The final partial interval, so the intervals sum to the totals.
-    rec.intervals.push_back(meter.take(end, rec.rx_bytes, rec.tx_bytes, static_cast<int>(cpu.sample()), remote));
+    rec.intervals.push_back(
+        meter.take(end, rec.rx_bytes, rec.tx_bytes, static_cast<int>(core::system_cpu_percent()), remote));
   }
   rec.duration_s = std::chrono::duration<double>(end - start).count();
   rec.end_reason = reason;
@@ -385,9 +385,10 @@ ClientOutcome run_udp(const ClientConfig& cfg, const core::Interrupt& stop,
       out.warnings.push_back("UDP connection " + std::to_string(i + 1) + ": " + fd.error().message());
       break;
     }
-    if (cfg.nat_probe) {
-      (void)::send(fd->get(), nullptr, 0, 0);  // §11.3: an empty datagram opens the pinhole
-    }
+    // §11.3: an empty datagram opens a NAT pinhole, and tells our server that
+    // this port is bound so it can start sending. Always sent: servers must
+    // ignore empty datagrams, and RouterOS is reported to with btest-rs's -n.
+    (void)::send(fd->get(), nullptr, 0, 0);
     socks.push_back(std::move(*fd));
   }
 
@@ -458,6 +459,7 @@ ClientOutcome run_client(const ClientConfig& cfg, const core::Interrupt& stop,
   cmd.remote_tx_speed = static_cast<uint32_t>(cfg.remote_tx_speed);
   cmd.local_tx_speed = static_cast<uint32_t>(cfg.local_tx_speed);
 
+  (void)core::system_cpu_percent();  // the baseline for the first second
   ClientOutcome failed;
   auto session = handshake(cfg, cmd, failed);
   if (!session) {

@@ -41,7 +41,6 @@ struct ClientConfig {
   // UDP (spec §11). Sizes are on-wire IP packet sizes, header included (§11.4).
   unsigned udp_tx_size = 1500;         // our datagrams (RouterOS local-udp-tx-size)
   unsigned udp_remote_tx_size = 1500;  // the server's, sent in the command (remote-udp-tx-size)
-  bool nat_probe = false;              // §11.3: one empty datagram first, to open a NAT pinhole
   unsigned udp_ipv6_overhead = 48;     // header bytes per IPv6 datagram: 48 or 28 ([U] in the spec)
   bool udp_offload = true;             // UDP GSO/GRO where the kernel has them (false: one datagram per message)
 };

@@ -27,6 +27,7 @@
 #include "btest/udp_transfer.hpp"
 #include "core/cpu.hpp"
 #include "core/csv.hpp"
+#include "core/thread_cache.hpp"
 
 namespace linerate::btest {
 
@@ -113,11 +114,7 @@ struct Server::Impl {
   std::atomic<uint64_t> accepted{0}, started{0}, finished{0}, auth_failures{0}, dropped{0};
   const core::Interrupt* stop = nullptr;
 
-  struct Worker {
-    std::thread thread;
-    std::atomic<bool> done{false};
-  };
-  std::list<std::unique_ptr<Worker>> workers;
+  std::list<core::ThreadCache::Task> workers;  // one per accepted connection, on cached threads
 
   void event(core::SyslogSeverity sev, std::string_view id, const std::string& fields) {
     if (sev <= core::SyslogSeverity::kWarning) {
@@ -202,6 +199,7 @@ core::Result<std::unique_ptr<Server>> Server::create(ServerConfig cfg) {
   if (impl->cfg.udp_ipv6_overhead != kUdpOverheadIpv4 && impl->cfg.udp_ipv6_overhead != kUdpOverheadIpv6) {
     return core::fail("IPv6 UDP header overhead must be 28 or 48 bytes");
   }
+  (void)core::system_cpu_percent();  // the baseline for the first test's first second
   impl->udp_ports = std::make_unique<UdpPortPool>(impl->cfg.udp_port_first, impl->cfg.udp_port_last);
   if (RAND_bytes(reinterpret_cast<unsigned char*>(impl->fake_secret.data()), 32) != 1) {
     return core::fail("no randomness for the server secret");
@@ -272,10 +270,9 @@ void Server::run(const core::Interrupt& stop) {
       p.revents = 0;
     }
     int rc = ::poll(pfds.data(), pfds.size(), 1000);
-    // Reap finished handler threads (bounded: at most one pass per wakeup).
+    // Forget finished handlers (bounded: at most one pass per wakeup).
     for (auto it = s.workers.begin(); it != s.workers.end();) {
-      if ((*it)->done.load()) {
-        (*it)->thread.join();
+      if (it->done()) {
         it = s.workers.erase(it);
       } else {
         ++it;
@@ -302,13 +299,10 @@ void Server::run(const core::Interrupt& stop) {
           break;
         }
         s.accepted.fetch_add(1);
-        auto w = std::make_unique<Impl::Worker>();
-        Impl::Worker* wp = w.get();
-        w->thread = std::thread([&s, wp, f = std::move(*fd), peer]() mutable {
-          s.handle(std::move(f), peer);
-          wp->done.store(true);
-        });
-        s.workers.push_back(std::move(w));
+        // A cached thread when one is parked: creating a thread per login was a
+        // third of the server's CPU per login.
+        s.workers.push_back(core::ThreadCache::shared().run(
+            [&s, f = std::make_shared<core::Fd>(std::move(*fd)), peer]() { s.handle(std::move(*f), peer); }));
       }
     }
   }
@@ -320,7 +314,7 @@ void Server::run(const core::Interrupt& stop) {
     }
   }
   for (auto& w : s.workers) {
-    w->thread.join();
+    w.join();
   }
   s.workers.clear();
 }
@@ -716,13 +710,13 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec));
 
   // Status to the client when we receive (§8, §12), records for our own report.
-  core::CpuSampler cpu;
   const auto start = SteadyClock::now();
   IntervalMeter meter(start);
   std::string reason = tick_until_end(
       start, transfer.primary_ended(), [&] { return transfer.end_reason(); },
       [&](SteadyClock::time_point now) {
-        IntervalSample s = meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(cpu.sample()));
+        IntervalSample s =
+            meter.take(now, transfer.rx_bytes(), transfer.tx_bytes(), static_cast<int>(core::system_cpu_percent()));
         if (server_rx) {
           transfer.send_status(encode_status(s.index, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
         }
@@ -745,7 +739,8 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   rec.status_sent = transfer.status_records_sent();
   if (meter.moved(rec.rx_bytes, rec.tx_bytes)) {
     // The final partial interval, so the intervals sum to the totals.
-    rec.intervals.push_back(meter.take(SteadyClock::now(), rec.rx_bytes, rec.tx_bytes, static_cast<int>(cpu.sample())));
+    rec.intervals.push_back(
+        meter.take(SteadyClock::now(), rec.rx_bytes, rec.tx_bytes, static_cast<int>(core::system_cpu_percent())));
   }
   test_ended(rec, start, reason);
 }
@@ -773,6 +768,7 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
   dest.set_port(static_cast<uint16_t>(lease.port() + 256));  // §11.1: the +256 rule
   uc.dest = dest;
   uc.peer_ports = cmd.connections();  // §11.6: a client with N connections sends from N ports
+  uc.wait_for_peer = core::Millis(200);
   std::vector<core::Fd> socks;
   socks.push_back(std::move(lease.fd()));
   // The control connection now carries only status records; its silence for

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "core/pacer.hpp"
+#include "core/thread_cache.hpp"
 
 namespace linerate::btest {
 
@@ -32,8 +33,8 @@ struct TcpTransfer::Conn {
   std::optional<StatusScanner> scanner;  // used by whichever thread reads (one at a time)
   alignas(64) std::atomic<uint64_t> rx{0};
   alignas(64) std::atomic<uint64_t> tx{0};
-  std::thread reader;
-  std::thread sender;
+  core::ThreadCache::Task reader;
+  core::ThreadCache::Task sender;
 };
 
 TcpTransfer::TcpTransfer(TransferConfig cfg) : cfg_(cfg), idle_armed_(cfg.idle_armed) {
@@ -95,15 +96,22 @@ void TcpTransfer::add(core::Fd fd) {
     // reads to EOF. A second thread parked in recv() on the same socket would be
     // woken by every ACK that frees send space (~2000 wakeups/s, measured).
     senders_alive_.fetch_add(1);
-    ref.sender = std::thread([this, &ref] {
+    ref.sender = core::ThreadCache::shared().run([this, &ref] {
+      const core::DataPlaneScheduling batch;
       sender_loop(ref);
       reader_loop(ref);
     });
   } else {
-    ref.reader = std::thread([this, &ref] { reader_loop(ref); });
+    ref.reader = core::ThreadCache::shared().run([this, &ref] {
+      const core::DataPlaneScheduling batch;
+      reader_loop(ref);
+    });
     if (cfg_.send) {
       senders_alive_.fetch_add(1);
-      ref.sender = std::thread([this, &ref] { sender_loop(ref); });
+      ref.sender = core::ThreadCache::shared().run([this, &ref] {
+        const core::DataPlaneScheduling batch;
+        sender_loop(ref);
+      });
     }
   }
   conns_.push_back(std::move(c));

@@ -16,9 +16,11 @@
 // Loss (§11.5, serial-number arithmetic so the u32 wraps): a jump forward of d
 // counts d-1 datagrams as lost. A datagram behind the newest one is either a
 // duplicate (already seen within the last 64) or a late arrival, which was
-// counted lost when the gap opened and is now taken back, so at the end
+// counted lost when the gap opened and is now taken back, or, when the start of
+// the flow was reordered, older than every datagram seen so far: it was never
+// counted lost, but the ones between it and the oldest seen now are. So at the end
 //   unique datagrams received + lost == datagrams the peer sent
-// up to the tail (datagrams after the last one received are unseen).
+// from the first to the last one received (the head and tail beyond are unseen).
 #pragma once
 
 #include <array>
@@ -78,6 +80,7 @@ class UdpRxAccount {
       t_.lost += static_cast<uint32_t>(ahead);
       const unsigned shift = static_cast<unsigned>(ahead) + 1;
       f.seen = shift >= 64 ? 1 : ((f.seen << shift) | 1);
+      f.span = shift >= 64U - f.span ? 64 : static_cast<uint8_t>(f.span + shift);
       f.next = seq + 1;
       return;
     }
@@ -90,6 +93,14 @@ class UdpRxAccount {
         return;
       }
       f.seen |= bit;
+      if (back > f.span) {
+        // Older than the oldest datagram seen: the flow's start was reordered.
+        // Nothing was counted lost for it; the gap up to the oldest one is lost now.
+        t_.lost += back - f.span - 1;
+        f.span = static_cast<uint8_t>(back);
+        ++t_.reordered;
+        return;
+      }
     }
     // Late: it was counted lost when the gap opened. Beyond the window we cannot
     // tell a late datagram from a very old duplicate; late is far likelier.
@@ -112,6 +123,7 @@ class UdpRxAccount {
     bool started = false;
     uint32_t next = 0;  // the sequence number that would continue the flow in order
     uint64_t seen = 0;  // bit k: (next - 1 - k) was received
+    uint8_t span = 0;   // newest minus oldest sequence number received, saturated at 64
   };
 
   // Open addressing on the port. Every flow has a slot unless more than kMaxFlows

@@ -93,7 +93,8 @@ class UdpSession {
       udp_.on_peer_status(remote.last_bytes);  // §13.2 when no rate was set
     }
     const UdpRxTotals r = udp_.rx();
-    IntervalSample s = meter_->take(now, r.bytes, udp_.tx().bytes, static_cast<int>(cpu_.sample()), remote);
+    IntervalSample s =
+        meter_->take(now, r.bytes, udp_.tx().bytes, static_cast<int>(core::system_cpu_percent()), remote);
     s.lost = static_cast<int64_t>(r.lost) - static_cast<int64_t>(lost_before_);
     lost_before_ = r.lost;
     rec.peer_rx_bytes += remote.bytes;
@@ -103,7 +104,6 @@ class UdpSession {
   TcpTransfer control_;
   UdpTransfer udp_;
   std::optional<IntervalMeter> meter_;
-  core::CpuSampler cpu_;
   uint64_t lost_before_ = 0;
 };
 

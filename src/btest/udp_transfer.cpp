@@ -68,10 +68,16 @@ void UdpTransfer::start() {
   started_ = true;
   last_status_time_ = std::chrono::steady_clock::now();
   if (cfg_.receive) {
-    receiver_ = std::thread([this] { receiver_loop(); });
+    receiver_ = core::ThreadCache::shared().run([this] {
+      const core::DataPlaneScheduling batch;
+      receiver_loop();
+    });
   }
   if (cfg_.send) {
-    sender_ = std::thread([this] { sender_loop(); });
+    sender_ = core::ThreadCache::shared().run([this] {
+      const core::DataPlaneScheduling batch;
+      sender_loop();
+    });
   }
 }
 
@@ -196,6 +202,25 @@ void UdpTransfer::sender_loop() noexcept {
   }
   uint16_t dest_port = cfg_.dest ? cfg_.dest->port() : 0;
   gso_.store(batch->segments() > 1, std::memory_order_relaxed);
+
+  // 0. Server: wait (bounded) for a sign that the client's port is bound.
+  if (cfg_.dest && cfg_.wait_for_peer.count() > 0) {
+    const int64_t until = mono_ns() + static_cast<int64_t>(cfg_.wait_for_peer.count()) * 1'000'000;
+    while (!stop_send_.load(std::memory_order_relaxed) && !peer_heard_.load(std::memory_order_relaxed) &&
+           mono_ns() < until) {
+      pollfd p[2] = {{sockets_[0].get(), POLLIN, 0}, {stop_send_wake_.fd(), POLLIN, 0}};
+      if (::poll(p, 2, 5) > 0 && (p[0].revents & POLLIN) != 0 && !cfg_.receive) {
+        // No receiver thread here: take the probe ourselves (it carries no data).
+        std::byte b[64];
+        sockaddr_storage from{};
+        socklen_t len = sizeof(from);
+        if (::recvfrom(sockets_[0].get(), b, sizeof(b), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len) >= 0 &&
+            core::SockAddr(reinterpret_cast<sockaddr*>(&from), len).same_host(*cfg_.dest)) {
+          break;
+        }
+      }
+    }
+  }
   bool gso_confirmed = false;  // a GSO send has succeeded: later errors are real errors
 
   uint64_t rate = target_bps_.load(std::memory_order_relaxed);
@@ -378,6 +403,7 @@ void UdpTransfer::receiver_loop() noexcept {
               acct.on_foreign();
               continue;
             }
+            peer_heard_.store(true, std::memory_order_relaxed);
             if ((flow < port_lo || flow > port_hi) && flow != nat_port) {
               // §11.3: the client's datagrams arrive from another port than it
               // bound, so a NAT is in the way: answer to where they come from.

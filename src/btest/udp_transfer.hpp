@@ -37,13 +37,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "btest/udp_rx.hpp"
 #include "core/address.hpp"
 #include "core/interrupt.hpp"
 #include "core/socket.hpp"
+#include "core/thread_cache.hpp"
 
 namespace linerate::btest {
 
@@ -77,7 +77,12 @@ struct UdpTransferConfig {
   // Server only: unconnected socket. Send to `dest`; accept only dest's address.
   std::optional<core::SockAddr> dest;
   unsigned peer_ports = 1;  // the client's ports are dest.port .. dest.port + peer_ports - 1
-  bool allow_gso = true;    // false forces plain sendmmsg (benchmarks compare the two)
+  // Server only: hold the first datagram until one arrives from the client (our
+  // client sends an empty one the moment its port is bound, §11.3) or this long
+  // has passed (clients that send none, e.g. RouterOS). Without it the first
+  // datagrams can hit the client's port before it is bound and vanish uncounted.
+  core::Millis wait_for_peer{0};
+  bool allow_gso = true;  // false forces plain sendmmsg (benchmarks compare the two)
   bool allow_gro = true;
 };
 
@@ -129,8 +134,8 @@ class UdpTransfer {
 
   UdpTransferConfig cfg_;
   std::vector<core::Fd> sockets_;
-  std::thread sender_;
-  std::thread receiver_;
+  core::ThreadCache::Task sender_;
+  core::ThreadCache::Task receiver_;
   bool started_ = false;
   bool finished_ = false;
 
@@ -153,6 +158,7 @@ class UdpTransfer {
   std::atomic<uint64_t> rx_datagrams_{0}, rx_bytes_{0}, rx_lost_{0}, rx_dup_{0}, rx_reordered_{0}, rx_probes_{0},
       rx_malformed_{0}, rx_foreign_{0};
   std::atomic<bool> gro_{false};
+  std::atomic<bool> peer_heard_{false};  // the receiver saw a datagram from the peer
 
   // Adaptation state (control plane, owner thread only).
   uint64_t tx_at_last_status_ = 0;

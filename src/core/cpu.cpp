@@ -2,7 +2,9 @@
 #include "core/cpu.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -69,6 +71,26 @@ unsigned CpuSampler::sample() {
   uint64_t db = now.busy - prev.busy;
   uint64_t pct = (db * 100 + dt / 2) / dt;
   return static_cast<unsigned>(pct > 100 ? 100 : pct);
+}
+
+unsigned system_cpu_percent() {
+  using Clock = std::chrono::steady_clock;
+  static std::mutex mu;
+  static std::optional<CpuSampler> sampler;
+  static Clock::time_point last_read;
+  static unsigned last_percent = 0;
+  std::lock_guard lock(mu);
+  const auto now = Clock::now();
+  if (!sampler) {
+    sampler.emplace();
+    last_read = now;
+    return 0;
+  }
+  if (now - last_read >= std::chrono::milliseconds(900)) {
+    last_percent = sampler->sample();
+    last_read = now;
+  }
+  return last_percent;
 }
 
 }  // namespace linerate::core
