@@ -38,6 +38,7 @@ bench: deps gate-build
 	build/bench/bench/micro/micro_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
 	  --benchmark_out=build/bench/micro.json --benchmark_out_format=json
 	bench/e2e/btest_tcp.sh build/bench
+	bench/e2e/btest_udp.sh build/bench
 	bench/e2e/btest_load.sh build/bench
 	bench/e2e/btest_auth.sh build/bench
 	python3 bench/gate/run_gate.py --driver build/release/bench/gate/gate_driver \

@@ -12,6 +12,10 @@ measured on the same machine in the same job, STYLE.md §6):
                                   median of the plain iteration entries.
   BUILD_DIR/bench/btest_tcp.json  bench/e2e/btest_tcp.sh: our btest vs iperf3 on
                                   loopback, medians per direction (optional).
+  BUILD_DIR/bench/btest_udp.json  bench/e2e/btest_udp.sh: our btest vs iperf3 -u on
+                                  loopback (unlimited with and without offload,
+                                  fixed rates), medians, loss and rate accuracy
+                                  (optional).
   BUILD_DIR/bench/btest_load.json bench/e2e/btest_load.sh: session rate and
                                   server RSS/fds/threads before, at the peak and
                                   after (top level or under "server") (optional).
@@ -20,7 +24,8 @@ measured on the same machine in the same job, STYLE.md §6):
                                   committed baseline (optional).
 
 Output: BUILD_DIR/report.json
-  {"machine": {...}, "micro": [...], "micro_ratios": [...], "e2e": [...],
+  {"machine": {...}, "micro": [...], "micro_ratios": [...], "e2e": [...] (UDP rows
+   also carry "udp": steady state, pps, loss, rate accuracy),
    "load": {...} | null, "gate": {...} | null, "missing": [...], "notes": [...]}
 and a short table on stdout. A missing or unreadable optional input is listed
 under "missing" and skipped. Exit 1 only when micro.json is missing or
@@ -224,6 +229,51 @@ def e2e_btest_tcp(doc: dict, notes: list[str]) -> list[dict]:
     return out
 
 
+def e2e_btest_udp(doc: dict, notes: list[str]) -> list[dict]:
+    """One e2e row per UDP case: receiver-side Gbit/s (IP level, 1500-byte packets)
+    as the headline, plus steady state, packets/s, loss and, for the fixed-rate
+    cases, rate accuracy (achieved / target in each tool's own unit)."""
+    out = []
+    if doc.get("failed"):
+        notes.append("e2e btest_udp: the script reported failed runs; medians use the runs that finished")
+    for name, c in doc.get("cases", {}).items():
+        ours, peer = c.get("ours", {}), c.get("iperf3", {})
+        e = {
+            "case": f"btest_udp {name}",
+            "ours": ours.get("rx_gbps"),
+            "peer": peer.get("rx_gbps"),
+            "peer_name": "iperf3",
+            "ratio": c.get("ratio_gbps"),
+            "paired_ratio": c.get("paired_ratio_gbps_median"),
+            "unit": "Gbit/s",
+            "cpu_s_per_gb": {"ours": ours.get("cpu_s_per_gb"), "peer": peer.get("cpu_s_per_gb"),
+                             "ratio": c.get("ratio_cpu_s_per_gb")},
+            "runs": {"ours": ours.get("runs"), "peer": peer.get("runs")},
+            "statistic": f"median of {doc.get('repeat', '?')} x {doc.get('duration_s', '?')} s",
+            "udp": {
+                "ours_offload": c.get("ours_offload"),
+                "target_bps": c.get("target_bps") or None,
+                "steady_gbps": {"ours": ours.get("steady_rx_gbps"), "peer": peer.get("steady_rx_gbps"),
+                                "ratio": c.get("ratio_steady_gbps"),
+                                "paired_ratio": c.get("paired_ratio_steady_gbps_median")},
+                "pps": {"ours": ours.get("rx_pps"), "peer": peer.get("rx_pps"), "ratio": c.get("ratio_pps")},
+                "loss_percent": {"ours": ours.get("loss_percent"), "peer": peer.get("loss_percent")},
+                "undelivered_percent": {"ours": ours.get("undelivered_percent"),
+                                        "peer": peer.get("undelivered_percent")},
+                "ours_ramp_s": ours.get("ramp_s"),
+            },
+        }
+        if c.get("target_bps"):
+            e["udp"]["rate_accuracy_percent"] = {
+                "ours_tx": ours.get("tx_accuracy_percent"), "ours_rx": ours.get("rx_accuracy_percent"),
+                "peer_tx": peer.get("tx_accuracy_percent"), "peer_rx": peer.get("rx_accuracy_percent")}
+        if not e["runs"]["ours"] or not e["runs"]["peer"]:
+            notes.append(f"e2e {e['case']}: no finished run for "
+                         + ", ".join(k for k in ("ours", "peer") if not e["runs"][k]))
+        out.append(e)
+    return out
+
+
 def load_summary(doc: dict) -> dict:
     """The figures of btest_load.json worth a line; the file itself has the rest.
 
@@ -349,14 +399,32 @@ def print_report(rep: dict, out_path: str) -> None:
     if rep["e2e"]:
         print("\ne2e (ours and the peer from the same run; ratio = ours / peer: > 1 is better for Gbit/s, "
               "< 1 is better for CPU s/GB)")
-        print(f"  {'case':<22} {'ours':>8} {'peer':>8} {'peer name':>10} {'ratio':>7} {'paired':>7}"
+        w = max(22, *(len(e["case"]) for e in rep["e2e"]))
+        print(f"  {'case':<{w}} {'ours':>8} {'peer':>8} {'peer name':>10} {'ratio':>7} {'paired':>7}"
               f"  {'CPU s/GB ours':>13} {'peer':>6} {'ratio':>6}")
         for e in rep["e2e"]:
             c = e["cpu_s_per_gb"]
-            print(f"  {e['case']:<22} {f(e['ours'], '.2f'):>8} {f(e['peer'], '.2f'):>8} {e['peer_name']:>10} "
+            print(f"  {e['case']:<{w}} {f(e['ours'], '.2f'):>8} {f(e['peer'], '.2f'):>8} {e['peer_name']:>10} "
                   f"{f(e['ratio'], '.3f'):>7} {f(e['paired_ratio'], '.3f'):>7}  {f(c['ours'], '.3f'):>13} "
                   f"{f(c['peer'], '.3f'):>6} {f(c['ratio'], '.3f'):>6}")
-        print(f"  (unit: {rep['e2e'][0]['unit']}, {rep['e2e'][0]['statistic']})")
+        stats = {}
+        for e in rep["e2e"]:
+            stats.setdefault(e["case"].split()[0], e["statistic"])
+        print(f"  (unit: {rep['e2e'][0]['unit']}; " + "; ".join(f"{k}: {v}" for k, v in stats.items()) + ")")
+        udp = [e for e in rep["e2e"] if "udp" in e]
+        if udp:
+            print("  UDP (receiver side; steady = last half of each run; loss = receiver's gap count; "
+                  "rate = achieved/target %, tx/rx)")
+            for e in udp:
+                u = e["udp"]
+                line = (f"  {e['case']:<{w}} steady {f(u['steady_gbps']['ours'], '.3f')}/"
+                        f"{f(u['steady_gbps']['peer'], '.3f')} Gbit/s (x{f(u['steady_gbps']['ratio'], '.2f')}), "
+                        f"loss {f(u['loss_percent']['ours'], '.2f')}%/{f(u['loss_percent']['peer'], '.2f')}%")
+                acc = u.get("rate_accuracy_percent")
+                if acc:
+                    line += (f", rate ours {f(acc['ours_tx'], '.1f')}/{f(acc['ours_rx'], '.1f')}%"
+                             f" iperf3 {f(acc['peer_tx'], '.1f')}/{f(acc['peer_rx'], '.1f')}%")
+                print(line)
 
     if rep["load"] is not None:
         ld = rep["load"]
@@ -429,11 +497,14 @@ def main(argv: list[str]) -> int:
     tcp = load_json(os.path.join(bdir, "bench", "btest_tcp.json"), missing, "e2e btest_tcp")
     if isinstance(tcp, dict):
         e2e += e2e_btest_tcp(tcp, notes)
+    udp = load_json(os.path.join(bdir, "bench", "btest_udp.json"), missing, "e2e btest_udp")
+    if isinstance(udp, dict):
+        e2e += e2e_btest_udp(udp, notes)
     load_doc = load_json(os.path.join(bdir, "bench", "btest_load.json"), missing, "load")
     gate_doc = load_json(os.path.join(bdir, "gate.json"), missing, "gate")
 
     auth_doc = load_json(os.path.join(bdir, "bench", "btest_auth.json"), missing, "logins")
-    known = {"btest_tcp.json", "btest_load.json", "btest_auth.json"}
+    known = {"btest_tcp.json", "btest_udp.json", "btest_load.json", "btest_auth.json"}
     edir = os.path.join(bdir, "bench")
     if os.path.isdir(edir):
         for name in sorted(os.listdir(edir)):

@@ -199,6 +199,9 @@ void TcpTransfer::on_peer_status(const Status& s) noexcept {
   if (s.cpu_percent) {
     remote_cpu_.store(*s.cpu_percent, std::memory_order_relaxed);
   }
+  if (cfg_.on_status) {
+    cfg_.on_status(s);
+  }
 }
 
 // Non-blocking read of whatever the peer sent (send-only side). Returns false

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,6 +51,10 @@ struct TransferConfig {
   unsigned expected_connections = 1;         // the rate is split evenly over this many
   std::size_t write_bytes = kTcpWriteBytes;  // unpaced write size
   core::Millis idle_timeout{30'000};         // no progress for this long ends a connection
+  // Called on the reading thread for every peer status record, as it arrives
+  // (UDP rate adaptation reacts at once instead of at the owner's next tick).
+  // Must be noexcept-safe and cheap; it never runs after finish() returns.
+  std::function<void(const Status&)> on_status;
 };
 
 /// Peer status totals since the previous take_remote().

@@ -31,7 +31,7 @@ class UdpSession {
 
   UdpSession(core::Fd control_fd, core::Millis idle_timeout, const UdpTransferConfig& cfg,
              std::vector<core::Fd> sockets)
-      : control_(control_config(idle_timeout)), udp_(cfg, std::move(sockets)) {
+      : udp_(cfg, std::move(sockets)), control_(control_config(idle_timeout, udp_)) {
     control_.add(std::move(control_fd));
   }
 
@@ -79,19 +79,18 @@ class UdpSession {
   }
 
  private:
-  static TransferConfig control_config(core::Millis idle_timeout) {
+  static TransferConfig control_config(core::Millis idle_timeout, UdpTransfer& udp) {
     TransferConfig c;
     c.scan = StatusScanner::Mode::kAligned;  // §12.4: only status records on this connection
     c.peer_sends = true;                     // the peer reports every second: silence is idleness
     c.idle_timeout = idle_timeout;
+    // §13.2 as soon as a report arrives, not at our next tick (up to 1 s later).
+    c.on_status = [&udp](const Status& s) { udp.on_peer_status(s.bytes); };
     return c;
   }
 
   IntervalSample sample(Time now, TestRecord& rec) {
     RemoteStatus remote = control_.take_remote();
-    if (remote.records > 0) {
-      udp_.on_peer_status(remote.last_bytes);  // §13.2 when no rate was set
-    }
     const UdpRxTotals r = udp_.rx();
     IntervalSample s =
         meter_->take(now, r.bytes, udp_.tx().bytes, static_cast<int>(core::system_cpu_percent()), remote);
@@ -101,8 +100,8 @@ class UdpSession {
     return s;
   }
 
-  TcpTransfer control_;
-  UdpTransfer udp_;
+  UdpTransfer udp_;      // constructed first: control_'s status hook points at it
+  TcpTransfer control_;  // destroyed first: its reader thread stops before udp_ goes
   std::optional<IntervalMeter> meter_;
   uint64_t lost_before_ = 0;
 };

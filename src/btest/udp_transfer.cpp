@@ -54,6 +54,7 @@ UdpTransfer::UdpTransfer(UdpTransferConfig cfg, std::vector<core::Fd> sockets)
     : cfg_(std::move(cfg)), sockets_(std::move(sockets)) {
   cfg_.tx_payload_bytes = std::max<std::size_t>(cfg_.tx_payload_bytes, kUdpMinPayload);
   target_bps_.store(cfg_.tx_rate_bps != 0 ? cfg_.tx_rate_bps : kUdpAdaptStartBps);
+  last_status_time_ = std::chrono::steady_clock::now();
   if (cfg_.dest) {
     dest_port_.store(cfg_.dest->port());
   }
@@ -66,7 +67,6 @@ void UdpTransfer::start() {
     return;
   }
   started_ = true;
-  last_status_time_ = std::chrono::steady_clock::now();
   if (cfg_.receive) {
     receiver_ = core::ThreadCache::shared().run([this] {
       const core::DataPlaneScheduling batch;
@@ -224,7 +224,9 @@ void UdpTransfer::sender_loop() noexcept {
   bool gso_confirmed = false;  // a GSO send has succeeded: later errors are real errors
 
   uint64_t rate = target_bps_.load(std::memory_order_relaxed);
-  auto make_pacer = [&](uint64_t r) { return core::Pacer(r, batch->capacity() * wire, wire); };
+  // Catch up after a stall of up to 10 ms (a bounded burst: 1.25 MB at 1 Gbit/s)
+  // so the average holds; beyond that, re-anchor (§13.1).
+  auto make_pacer = [&](uint64_t r) { return core::Pacer(r, batch->capacity() * wire, wire, 10'000'000); };
   core::Pacer pacer = make_pacer(rate);
   std::size_t sock = 0;
   uint64_t sent_total = 0;

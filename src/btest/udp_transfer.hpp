@@ -115,7 +115,8 @@ class UdpTransfer {
 
   /// The peer reported `bytes` received in its last status interval (§12). With
   /// no configured rate, this steers ours (§13.2): no loss → ramp up to 4×, loss →
-  /// 110 % of what arrived (MikroTik's documented policy). Control plane.
+  /// 110 % of what arrived (MikroTik's documented policy). Control plane; call
+  /// from one thread only (the control connection's reader).
   void on_peer_status(uint64_t bytes);
 
   /// A failure that stopped the sender (empty when none).
@@ -160,7 +161,7 @@ class UdpTransfer {
   std::atomic<bool> gro_{false};
   std::atomic<bool> peer_heard_{false};  // the receiver saw a datagram from the peer
 
-  // Adaptation state (control plane, owner thread only).
+  // Adaptation state (on_peer_status()'s thread only).
   uint64_t tx_at_last_status_ = 0;
   double prev_sent_bps_ = 0;
   std::chrono::steady_clock::time_point last_status_time_;
