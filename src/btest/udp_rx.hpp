@@ -110,7 +110,7 @@ class UdpRxAccount {
     }
   }
 
-  void on_foreign() noexcept { ++t_.foreign; }
+  void on_foreign(uint64_t datagrams = 1) noexcept { t_.foreign += datagrams; }
   void on_malformed() noexcept { ++t_.malformed; }
 
   [[nodiscard]] const UdpRxTotals& totals() const { return t_; }

@@ -393,20 +393,33 @@ void UdpTransfer::receiver_loop() noexcept {
         continue;  // EAGAIN (empty), or an ICMP error queued on a connected socket
       }
       got += static_cast<std::size_t>(rc);
-      for (int i = 0; i < rc; ++i) {
+      for (std::size_t i = 0; i < static_cast<std::size_t>(rc); ++i) {
         const msghdr& h = msgs[i].msg_hdr;
         const auto* src = reinterpret_cast<const sockaddr*>(&names[i]);
+        const std::size_t len = msgs[i].msg_len;
+        // GRO: the buffer holds ceil(len / seg) datagrams of seg bytes (the last
+        // may be shorter); without a segment size it is one datagram.
+        int seg = 0;
+        for (cmsghdr* cm = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); cm != nullptr;
+             cm = CMSG_NXTHDR(const_cast<msghdr*>(&h), cm)) {
+          if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+            std::memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+          }
+        }
+        const bool coalesced = seg > 0 && static_cast<std::size_t>(seg) < len;
         uint16_t flow = 0;
         if (h.msg_namelen > 0) {
           flow = port_of(src);
           if (peer_addr_len != 0) {
             auto a = addr_bytes(src);
             if (a.size() != peer_addr_len || std::memcmp(a.data(), peer_addr.data(), peer_addr_len) != 0) {
-              acct.on_foreign();
+              acct.on_foreign(coalesced ? (len + static_cast<std::size_t>(seg) - 1) / static_cast<std::size_t>(seg)
+                                        : 1);
               continue;
             }
             peer_heard_.store(true, std::memory_order_relaxed);
-            if ((flow < port_lo || flow > port_hi) && flow != nat_port) {
+            const bool well_formed = len == 0 || len >= kUdpMinPayload;  // a probe, or has a sequence number
+            if (well_formed && (flow < port_lo || flow > port_hi) && flow != nat_port) {
               // §11.3: the client's datagrams arrive from another port than it
               // bound, so a NAT is in the way: answer to where they come from.
               nat_port = flow;
@@ -418,21 +431,14 @@ void UdpTransfer::receiver_loop() noexcept {
           acct.on_malformed();  // larger than any datagram we accept
           continue;
         }
-        int seg = 0;
-        for (cmsghdr* cm = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); cm != nullptr;
-             cm = CMSG_NXTHDR(const_cast<msghdr*>(&h), cm)) {
-          if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-            std::memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-          }
-        }
-        const std::byte* p = bufs.get() + static_cast<std::size_t>(i) * kRxBufBytes;
-        const std::size_t len = msgs[i].msg_len;
-        if (seg <= 0 || static_cast<std::size_t>(seg) >= len) {
+        const std::byte* p = bufs.get() + i * kRxBufBytes;
+        if (!coalesced) {
           acct.on_datagram(flow, std::span<const std::byte>(p, len));
           continue;
         }
         for (std::size_t off = 0; off < len; off += static_cast<std::size_t>(seg)) {
-          acct.on_datagram(flow, std::span<const std::byte>(p + off, std::min<std::size_t>(seg, len - off)));
+          acct.on_datagram(flow, std::span<const std::byte>(
+                                     p + off, std::min<std::size_t>(static_cast<std::size_t>(seg), len - off)));
         }
       }
     }

@@ -39,12 +39,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       LR_FUZZ_CHECK(c.connections >= 1 && c.connections <= 255);
       LR_FUZZ_CHECK(c.local_tx_speed <= 0xFFFFFFFFULL && c.remote_tx_speed <= 0xFFFFFFFFULL);
       LR_FUZZ_CHECK(c.port >= 1);
+      LR_FUZZ_CHECK(c.udp_tx_size >= 28 && c.udp_tx_size <= 64000);
+      LR_FUZZ_CHECK(c.udp_remote_tx_size >= 28 && c.udp_remote_tx_size <= 64000);
+      LR_FUZZ_CHECK(c.udp_ipv6_overhead == 28 || c.udp_ipv6_overhead == 48);
       break;
     }
-    case Parsed::Action::kRunServer:
+    case Parsed::Action::kRunServer: {
       LR_FUZZ_CHECK(p.server.has_value());
-      LR_FUZZ_CHECK(!p.server->config.listen.empty());
+      const auto& s = p.server->config;
+      LR_FUZZ_CHECK(!s.listen.empty());
+      LR_FUZZ_CHECK(s.udp_port_first >= 1 && s.udp_port_first <= s.udp_port_last);
+      LR_FUZZ_CHECK(s.udp_port_last <= 65535 - 256);
       break;
+    }
     case Parsed::Action::kPrint:
       LR_FUZZ_CHECK(!p.text.empty());
       break;

@@ -36,6 +36,49 @@ TEST(BtestCli, BandwidthGoesToBothCapsUnlessOverridden) {
   EXPECT_EQ(p.client->config.local_tx_speed, 1'500'000U);
 }
 
+TEST(BtestCli, UdpFlagsMapToTheConfig) {
+  Parsed p = parse({"-c", "h", "-u", "-t", "--udp-size", "1400", "--remote-udp-tx-size", "64000", "--no-offload",
+                    "--udp6-overhead", "28"});
+  ASSERT_EQ(p.action, Parsed::Action::kRunClient) << p.text;
+  const ClientConfig& c = p.client->config;
+  EXPECT_EQ(c.proto, Proto::kUdp);
+  EXPECT_EQ(c.udp_tx_size, 1400U);
+  EXPECT_EQ(c.udp_remote_tx_size, 64000U);
+  EXPECT_FALSE(c.udp_offload);
+  EXPECT_EQ(c.udp_ipv6_overhead, 28U);
+  const ClientConfig d = parse({"-c", "h", "-u"}).client->config;
+  EXPECT_EQ(d.udp_tx_size, 1500U);  // RouterOS default, both sides
+  EXPECT_EQ(d.udp_remote_tx_size, 1500U);
+  EXPECT_EQ(d.udp_ipv6_overhead, 48U);
+  EXPECT_EQ(parse({"-c", "h"}).client->config.proto, Proto::kTcp);
+
+  Parsed s = parse({"-s", "--udp-ports", "3001-3010"});
+  ASSERT_EQ(s.action, Parsed::Action::kRunServer) << s.text;
+  EXPECT_EQ(s.server->config.udp_port_first, 3001);
+  EXPECT_EQ(s.server->config.udp_port_last, 3010);
+  Parsed sd = parse({"-s"});
+  EXPECT_EQ(sd.server->config.udp_port_first, 2001);
+  EXPECT_EQ(sd.server->config.udp_port_last, 2100);
+}
+
+TEST(BtestCli, UdpBadInputNamesTheProblem) {
+  for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"-c", "h", "-u", "--udp-size", "64001"}, "64001"},
+           {{"-c", "h", "-u", "--udp-size", "27"}, "28-64000"},
+           {{"-c", "h", "--udp-size", "1500"}, "need -u"},
+           {{"-s", "--udp-ports", "65300-65400"}, "65279"},
+           {{"-s", "--udp-ports", "2100-2001"}, "FIRST-LAST"},
+           {{"-s", "--udp-ports", "2001-21x"}, "2001-21x"},
+           {{"-s", "--udp6-overhead", "40"}, "udp6-overhead"},
+           {{"-s", "-u"}, "client"},
+       }) {
+    Parsed p = parse(args);
+    EXPECT_EQ(p.action, Parsed::Action::kUsageError) << ::testing::PrintToString(args);
+    EXPECT_NE(p.text.find(needle), std::string::npos) << p.text;
+    EXPECT_EQ(p.text.find('\n'), std::string::npos) << p.text;
+  }
+}
+
 TEST(BtestCli, RejectsBadInputWithOneLine) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"-c", "h", "-b", "10X"},

@@ -92,13 +92,32 @@ check "server and client CSV agree on direction words" bash -c "cut -d, -f6 '$WO
 
 # MD5 server for clients older than RouterOS 6.43.
 PORT2=$(free_port)
-"$BTEST" -s --listen 127.0.0.1 -P "$PORT2" -a old -p timer --auth md5 2>"$WORK/server2.log" &
+UDP_BASE=$((40000 + ($$ % 500) * 20))  # away from other tests' UDP ranges (clients use +256)
+"$BTEST" -s --listen 127.0.0.1 -P "$PORT2" -a old -p timer --auth md5 --udp-ports "$UDP_BASE-$((UDP_BASE + 9))" \
+  2>"$WORK/server2.log" &
 SERVER2=$!
 PIDS+=("$SERVER2")
 check "md5 server starts" wait_port "$PORT2"
 timeout 20 "$BTEST" -c 127.0.0.1 -P "$PORT2" -a old -p timer -t -d 1 >"$WORK/o" 2>"$WORK/e"; rc=$?
 check "md5 login and test exit 0" test "$rc" = 0
 check "server logged an MD5 login" grep -q "AUTH_SUCCESS.*method=md5" "$WORK/server2.log"
+
+# UDP both ways at a fixed rate: every datagram accounted for on both sides.
+timeout 20 "$BTEST" -c 127.0.0.1 -P "$PORT2" -a old -p timer -u -t -r -b 20M --udp-size 1000 -d 1.5 --json \
+  >"$WORK/udp.json" 2>"$WORK/e"; rc=$?
+check "UDP test exits 0" test "$rc" = 0
+check "UDP --json: 1000-byte datagrams sent and received, none lost" python3 -c "
+import json, sys
+d = json.load(open('$WORK/udp.json'))
+u = d['udp']
+assert d['protocol'] == 'udp' and u['tx_size'] == 1000 and u['port'] == $UDP_BASE, u
+assert u['tx_datagrams'] > 1000 and u['rx_datagrams'] > 1000 and u['lost'] == 0, u
+assert d['tx']['bytes'] == u['tx_datagrams'] * 1000 and d['rx']['bytes'] == u['rx_datagrams'] * 1000, d
+"
+check "UDP lines show lost: per second" bash -c "timeout 20 '$BTEST' -c 127.0.0.1 -P $PORT2 -a old -p timer -u -r -b 5M -d 1.2 | grep -q 'RX .* lost: 0'"
+check "server logged the UDP counts" grep -q "TEST_END.*proto=udp.*udp_tx_datagrams=[1-9]" "$WORK/server2.log"
+timeout 20 "$BTEST" -c 127.0.0.1 -P "$PORT2" -u --udp-size 64001 >"$WORK/o" 2>"$WORK/e"; rc=$?
+check "UDP size above 64000 is a usage error naming it" bash -c "test $rc = 2 && grep -q 64001 '$WORK/e'"
 kill -INT "$SERVER2"
 
 echo "$passed passed, $failed failed"

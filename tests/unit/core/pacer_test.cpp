@@ -2,6 +2,8 @@
 // clock, no sleeping.
 #include "core/pacer.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 #include <gtest/gtest.h>
@@ -170,6 +172,63 @@ TEST(Pacer, TenSecondsGrantRateTimesTenOverEightWithinOneChunk) {
 TEST(Pacer, SlowRateQuirkGrantsOneChunkPerSecond) {
   Pacer p(10, 1500);
   EXPECT_EQ(granted_bytes(p, 10 * kSecondNs), 10U);  // 1 byte/s, not 10/8 bytes/s
+}
+
+TEST(Pacer, UnitBytesMakeEveryGrantWholeDatagrams) {
+  // UDP (§13.1): a grant is a whole number of datagrams, at least one, and never
+  // more than max_chunk rounded down to whole datagrams.
+  struct Case {
+    uint64_t rate_bps;
+    std::size_t max_chunk;
+    std::size_t unit;
+  };
+  for (Case c : {Case{20'000'000, 64 * 1500, 1500}, Case{50'000'000, 44 * 1500, 1500}, Case{1'000'000, 65536, 9000},
+                 Case{10'000'000'000ULL, 352 * 1500, 1500}, Case{8'000, 65536, 32}, Case{300, 1000, 1000},
+                 Case{64'000, 100, 64000}, Case{0, 70'000, 1500}, Case{0, 1000, 1500}, Case{12'345'678, 65536, 512}}) {
+    Pacer p(c.rate_bps, c.max_chunk, c.unit);
+    const std::size_t chunk = p.chunk_bytes();
+    EXPECT_EQ(chunk % c.unit, 0U) << "rate " << c.rate_bps << " unit " << c.unit << " chunk " << chunk;
+    EXPECT_GE(chunk, c.unit) << "rate " << c.rate_bps << " unit " << c.unit;
+    EXPECT_LE(chunk, std::max(c.unit, c.max_chunk / c.unit * c.unit)) << "rate " << c.rate_bps << " unit " << c.unit;
+  }
+}
+
+TEST(Pacer, UnitBytesReplaceTheTcpSegmentFloor) {
+  // 250 kbit/s with 1500-byte datagrams: one datagram per grant (not 1448 bytes).
+  Pacer p(250'000, 64 * 1500, 1500);
+  EXPECT_EQ(p.chunk_bytes(), 1500U);
+  EXPECT_EQ(p.interval_ns(), 48'000'000U);  // 1500 * 8 / 250e3 s
+  // 20 Mbit/s: 10 ms would be 25 000 bytes -> 16 whole datagrams (24 000 bytes).
+  Pacer q(20'000'000, 64 * 1500, 1500);
+  EXPECT_EQ(q.chunk_bytes(), 24'000U);
+  EXPECT_EQ(q.interval_ns(), 9'600'000U);
+  // A 64000-byte datagram is one grant even when max_chunk is smaller.
+  Pacer big(100'000'000, 1000, 64000);
+  EXPECT_EQ(big.chunk_bytes(), 64000U);
+}
+
+TEST(Pacer, UnitBytesSlowRateIsOneDatagramPerSecond) {
+  // §13.1 / Issue #9: 300 bit/s with 1000-byte datagrams computes 26.7 s per
+  // datagram; the quirk makes it exactly one datagram per second.
+  Pacer p(300, 64 * 1000, 1000);
+  EXPECT_EQ(p.chunk_bytes(), 1000U);
+  EXPECT_EQ(p.interval_ns(), kSecondNs);
+  EXPECT_EQ(p.next_deadline(5), 5U);
+  EXPECT_EQ(p.next_deadline(5), 5U + kSecondNs);
+  EXPECT_EQ(p.next_deadline(6), 5U + 2 * kSecondNs);
+  Pacer fresh(300, 64 * 1000, 1000);
+  EXPECT_EQ(granted_bytes(fresh, 10 * kSecondNs), 10U * 1000U);  // 10 datagrams in 10 s
+}
+
+TEST(Pacer, UnitBytesKeepTheRateOverTenSeconds) {
+  for (std::size_t unit : {32U, 512U, 1500U, 9000U}) {
+    Pacer p(20'000'000, 64 * unit, unit);
+    uint64_t got = granted_bytes(p, 10 * kSecondNs);
+    uint64_t want = 20'000'000ULL * 10 / 8;
+    uint64_t diff = got > want ? got - want : want - got;
+    EXPECT_LE(diff, p.chunk_bytes()) << "unit " << unit;
+    EXPECT_EQ(got % unit, 0U) << "unit " << unit;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,109 @@
+// tests/unit/core/thread_cache_test.cpp — core::ThreadCache and DataPlaneScheduling.
+#include "core/thread_cache.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <sched.h>
+
+namespace linerate::core {
+namespace {
+
+TEST(ThreadCache, JoinWaitsForTheTask) {
+  ThreadCache cache(4);
+  std::atomic<bool> ran{false};
+  auto t = cache.run([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ran = true;
+  });
+  EXPECT_TRUE(t.joinable());
+  t.join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_FALSE(t.joinable());
+  EXPECT_TRUE(t.done());
+}
+
+TEST(ThreadCache, SequentialTasksReuseOneThread) {
+  ThreadCache cache(4);
+  std::set<std::thread::id> ids;
+  for (int i = 0; i < 20; ++i) {
+    std::thread::id id;
+    auto t = cache.run([&] { id = std::this_thread::get_id(); });
+    t.join();
+    ids.insert(id);
+    // The worker parks only after signalling completion: wait (bounded) until it has.
+    for (int k = 0; k < 1000 && cache.idle() == 0; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  EXPECT_EQ(cache.created(), 1U);
+  EXPECT_EQ(ids.size(), 1U);
+}
+
+TEST(ThreadCache, ConcurrentTasksGetTheirOwnThreads) {
+  ThreadCache cache(8);
+  std::atomic<int> inside{0};
+  std::atomic<bool> release{false};
+  std::vector<ThreadCache::Task> tasks;
+  for (int i = 0; i < 5; ++i) {
+    tasks.push_back(cache.run([&] {
+      ++inside;
+      for (int k = 0; k < 5000 && !release.load(); ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }));
+  }
+  for (int k = 0; k < 5000 && inside.load() < 5; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(inside.load(), 5);  // all five run at once: none waits for a free thread
+  release = true;
+  for (auto& t : tasks) {
+    t.join();
+  }
+  EXPECT_EQ(cache.created(), 5U);
+}
+
+TEST(ThreadCache, ParksNoMoreThanMaxIdle) {
+  ThreadCache cache(2);
+  std::atomic<bool> release{false};
+  std::vector<ThreadCache::Task> tasks;
+  for (int i = 0; i < 6; ++i) {
+    tasks.push_back(cache.run([&] {
+      for (int k = 0; k < 5000 && !release.load(); ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }));
+  }
+  release = true;
+  for (auto& t : tasks) {
+    t.join();
+  }
+  for (int k = 0; k < 1000 && cache.idle() < 2; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(cache.idle(), 2U);
+  // The next task reuses a parked thread; exited ones are reaped, not reused.
+  auto t = cache.run([] {});
+  t.join();
+  EXPECT_EQ(cache.created(), 6U);
+}
+
+TEST(DataPlaneScheduling, SetsBatchAndRestores) {
+  std::thread th([] {
+    ASSERT_EQ(sched_getscheduler(0), SCHED_OTHER);
+    {
+      DataPlaneScheduling batch;
+      EXPECT_EQ(sched_getscheduler(0), SCHED_BATCH);
+    }
+    EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
+  });
+  th.join();
+}
+
+}  // namespace
+}  // namespace linerate::core
