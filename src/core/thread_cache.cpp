@@ -3,9 +3,22 @@
 
 #include <algorithm>
 
+#include <cerrno>
+
 #include <sched.h>
+#include <sys/resource.h>
 
 namespace linerate::core {
+
+namespace {
+// Nice levels a data-plane loop runs below the control plane: a waiting login
+// then gets about three times the CPU weight of a busy data thread.
+constexpr int kDataPlaneNice = 5;
+// Set when a task could not undo its DataPlaneScheduling (an unprivileged
+// process may raise its nice value but not lower it back): the thread then
+// exits after the task instead of carrying the lower priority into the next one.
+thread_local bool t_retire = false;
+}  // namespace
 
 void ThreadCache::Task::join() {
   if (!state_) {
@@ -112,6 +125,7 @@ void ThreadCache::loop(Worker& w) noexcept {
     }
     fn();
     fn = nullptr;  // release what the task captured before anyone waits on us
+    const bool retire = t_retire;
     {
       std::lock_guard lock(state->mu);
       state->done = true;
@@ -120,7 +134,7 @@ void ThreadCache::loop(Worker& w) noexcept {
     state.reset();
     // Park, unless enough threads are parked already (or the cache is closing).
     std::lock_guard lock(mu_);
-    if (closing_ || idle_.size() >= max_idle_) {
+    if (closing_ || retire || idle_.size() >= max_idle_) {
       std::lock_guard wl(w.mu);
       w.exited = true;
       return;
@@ -141,13 +155,22 @@ std::size_t ThreadCache::created() const {
 
 DataPlaneScheduling::DataPlaneScheduling() {
   sched_param p{};
-  changed_ = ::sched_setscheduler(0, SCHED_BATCH, &p) == 0;  // 0 = the calling thread on Linux
+  batch_ = ::sched_setscheduler(0, SCHED_BATCH, &p) == 0;  // 0 = the calling thread on Linux
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, 0);  // this thread, on Linux
+  if (errno == 0) {
+    old_nice_ = nice;
+    niced_ = ::setpriority(PRIO_PROCESS, 0, std::min(nice + kDataPlaneNice, 19)) == 0;
+  }
 }
 
 DataPlaneScheduling::~DataPlaneScheduling() {
-  if (changed_) {
+  if (batch_) {
     sched_param p{};
     (void)::sched_setscheduler(0, SCHED_OTHER, &p);
+  }
+  if (niced_ && ::setpriority(PRIO_PROCESS, 0, old_nice_) != 0) {
+    t_retire = true;
   }
 }
 

@@ -1,6 +1,7 @@
 // tests/unit/core/thread_cache_test.cpp — core::ThreadCache and DataPlaneScheduling.
 #include "core/thread_cache.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 namespace linerate::core {
 namespace {
@@ -93,16 +95,37 @@ TEST(ThreadCache, ParksNoMoreThanMaxIdle) {
   EXPECT_EQ(cache.created(), 6U);
 }
 
-TEST(DataPlaneScheduling, SetsBatchAndRestores) {
+TEST(DataPlaneScheduling, SetsBatchAndLowerPriorityAndRestores) {
   std::thread th([] {
     ASSERT_EQ(sched_getscheduler(0), SCHED_OTHER);
+    const int nice = getpriority(PRIO_PROCESS, 0);
     {
       DataPlaneScheduling batch;
       EXPECT_EQ(sched_getscheduler(0), SCHED_BATCH);
+      EXPECT_EQ(getpriority(PRIO_PROCESS, 0), std::min(nice + 5, 19));
     }
     EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
+    EXPECT_EQ(getpriority(PRIO_PROCESS, 0), nice);
   });
   th.join();
+}
+
+TEST(DataPlaneScheduling, CachedThreadComesBackAtNormalPriority) {
+  ThreadCache cache(2);
+  int during = -100;
+  int after = -100;
+  cache
+      .run([&] {
+        DataPlaneScheduling batch;
+        during = getpriority(PRIO_PROCESS, 0);
+      })
+      .join();
+  for (int k = 0; k < 1000 && cache.idle() == 0; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  cache.run([&] { after = getpriority(PRIO_PROCESS, 0); }).join();
+  EXPECT_EQ(after + 5, std::min(during, after + 5));
+  EXPECT_EQ(cache.created(), 1U);  // as root the priority is restored and the thread reused
 }
 
 }  // namespace
