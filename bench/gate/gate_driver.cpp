@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,8 @@
 #include "btest/ecsrp5.hpp"
 #include "btest/protocol.hpp"
 #include "btest/status_scanner.hpp"
+#include "btest/udp_batch.hpp"
+#include "btest/udp_rx.hpp"
 #include "core/pacer.hpp"
 #include "core/units.hpp"
 
@@ -253,6 +256,56 @@ uint64_t gate_case_units_parse_bandwidth(uint64_t iterations) {
 
 // ---- The table ---------------------------------------------------------------------
 
+// ---- UDP data plane (spec §11) -----------------------------------------------------
+
+// The receive accounting of 1472-byte datagrams, one in 50 lost and one in 97
+// arriving a step late: the per-datagram work of the UDP receiver.
+uint64_t gate_case_udp_rx_account(uint64_t iterations) {
+  auto acct = std::make_unique<linerate::btest::UdpRxAccount>(28, 1472);
+  std::vector<std::byte> dgram(1472);
+  uint32_t held = 0;
+  for (uint64_t it = 0; it < iterations; ++it) {
+    const auto seq = static_cast<uint32_t>(it + 1);
+    if (seq % 50 == 0) {
+      continue;  // lost
+    }
+    if (seq % 97 == 0) {
+      held = seq;  // delivered after the next one
+      continue;
+    }
+    for (uint32_t s : {seq, held}) {
+      if (s == 0) {
+        continue;
+      }
+      dgram[0] = static_cast<std::byte>(s >> 24);
+      dgram[1] = static_cast<std::byte>(s >> 16);
+      dgram[2] = static_cast<std::byte>(s >> 8);
+      dgram[3] = static_cast<std::byte>(s);
+      do_not_optimize(dgram.data());
+      acct->on_datagram(static_cast<uint16_t>(2257 + (s & 3)), dgram);
+    }
+    held = 0;
+  }
+  const auto& t = acct->totals();
+  return mix(mix(mix(mix(0, t.datagrams), t.bytes), t.lost), t.reordered);
+}
+
+// Building one sendmmsg batch of 1472-byte datagrams with GSO: patching the
+// sequence numbers and describing the messages (the generator, null sink).
+uint64_t gate_case_udp_batch_build(uint64_t iterations) {
+  linerate::btest::UdpBatch batch(1472, linerate::btest::UdpBatch::gso_segments(1472), nullptr, 0, nullptr, 0);
+  uint64_t h = 0;
+  uint32_t seq = 1;
+  for (uint64_t it = 0; it < iterations; ++it) {
+    const std::size_t n = batch.capacity();
+    const std::size_t m = batch.build(n, seq);
+    do_not_optimize(batch.msgs());
+    seq += static_cast<uint32_t>(n);
+    h = mix(h, m);
+  }
+  return mix(h, seq);
+}
+
 struct Case {
   std::string_view name;
   uint64_t (*run)(uint64_t iterations);
@@ -269,6 +322,8 @@ constexpr std::array kCases{
     Case{"ecsrp5_login", gate_case_ecsrp5_login, 3},
     Case{"pacer_next_deadline", gate_case_pacer_next_deadline, 500'000},
     Case{"units_parse_bandwidth", gate_case_units_parse_bandwidth, 40'000},
+    Case{"udp_rx_account", gate_case_udp_rx_account, 400'000},
+    Case{"udp_batch_build", gate_case_udp_batch_build, 12'000},
 };
 
 }  // namespace
