@@ -40,7 +40,7 @@ bool ThreadCache::Task::done() const {
 
 ThreadCache& ThreadCache::shared() {
   // Never destroyed (see the header): a leaked singleton, reachable to LSan.
-  static ThreadCache* cache = new ThreadCache(256);
+  static ThreadCache* cache = new ThreadCache(256, std::chrono::seconds(10));
   return *cache;
 }
 
@@ -114,7 +114,22 @@ void ThreadCache::loop(Worker& w) noexcept {
     std::shared_ptr<Task::State> state;
     {
       std::unique_lock lock(w.mu);
-      w.cv.wait(lock, [&] { return w.has_task || w.quit; });
+      while (!w.cv.wait_for(lock, idle_timeout_, [&] { return w.has_task || w.quit; })) {
+        // Parked for idle_timeout: leave, unless run() has just picked us (then
+        // the task is on its way: keep waiting for it).
+        lock.unlock();
+        {
+          std::lock_guard pool(mu_);
+          auto it = std::find(idle_.begin(), idle_.end(), &w);
+          if (it != idle_.end()) {
+            idle_.erase(it);
+            std::lock_guard again(w.mu);
+            w.exited = true;
+            return;
+          }
+        }
+        lock.lock();
+      }
       if (!w.has_task) {
         w.exited = true;
         return;

@@ -8,11 +8,12 @@
 //
 // Each run() returns a Task handle whose join() waits for that task only, like
 // std::thread::join. Threads beyond `max_idle` parked ones exit when their task
-// ends. The process-wide cache (shared()) lives until exit and is never
-// destroyed: parked threads need no teardown, and no static destructor can race
-// a task that is still running. Thread-safe. Control plane: run() allocates.
+// ends, and a parked thread exits after `idle_timeout` without work. The process-wide cache (shared()) lives until exit
+// and is never destroyed: parked threads need no teardown, and no static destructor can race a task that is still
+// running. Thread-safe. Control plane: run() allocates.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -45,12 +46,16 @@ class ThreadCache {
     std::shared_ptr<State> state_;  // shared by the handle and the worker running the task
   };
 
-  explicit ThreadCache(std::size_t max_idle) : max_idle_(max_idle) {}
+  /// At most max_idle threads stay parked; a parked thread exits after
+  /// idle_timeout without work, so a server returns to its idle thread count
+  /// after a burst.
+  explicit ThreadCache(std::size_t max_idle, std::chrono::milliseconds idle_timeout = std::chrono::seconds(10))
+      : max_idle_(max_idle), idle_timeout_(idle_timeout) {}
   ~ThreadCache();
   ThreadCache(const ThreadCache&) = delete;
   ThreadCache& operator=(const ThreadCache&) = delete;
 
-  /// The process-wide cache (up to 256 parked threads).
+  /// The process-wide cache (up to 256 parked threads, each for at most 10 s).
   static ThreadCache& shared();
 
   /// Run fn on a parked thread, or on a new one when none is parked. fn must not
@@ -77,6 +82,7 @@ class ThreadCache {
   void reap_locked();
 
   const std::size_t max_idle_;
+  const std::chrono::milliseconds idle_timeout_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Worker>> workers_;  // every live (or not yet joined) worker
   std::vector<Worker*> idle_;                     // parked, waiting for a task

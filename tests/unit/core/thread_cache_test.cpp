@@ -95,6 +95,32 @@ TEST(ThreadCache, ParksNoMoreThanMaxIdle) {
   EXPECT_EQ(cache.created(), 6U);
 }
 
+TEST(ThreadCache, ParkedThreadsExitAfterTheIdleTimeout) {
+  ThreadCache cache(4, std::chrono::milliseconds(50));
+  std::atomic<bool> release{false};
+  std::vector<ThreadCache::Task> tasks;
+  for (int i = 0; i < 3; ++i) {
+    tasks.push_back(cache.run([&] {
+      for (int k = 0; k < 5000 && !release.load(); ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }));
+  }
+  release = true;
+  for (auto& t : tasks) {
+    t.join();
+  }
+  for (int k = 0; k < 2000 && cache.idle() > 0; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(cache.idle(), 0U);
+  // A new task after they left gets a new thread, and works.
+  std::atomic<bool> ran{false};
+  cache.run([&] { ran = true; }).join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(cache.created(), 4U);
+}
+
 TEST(DataPlaneScheduling, SetsBatchAndLowerPriorityAndRestores) {
   std::thread th([] {
     ASSERT_EQ(sched_getscheduler(0), SCHED_OTHER);
