@@ -152,7 +152,10 @@ struct Server::Impl {
                              const std::function<std::string()>& ended_reason,
                              const std::function<void(SteadyClock::time_point)>& on_tick);
   // Close the record (end reason, result) and report it everywhere.
-  void test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason);
+  // `end` defaults to now; UDP passes the moment the client ended the test, so the
+  // drain of datagrams in flight does not stretch the averages.
+  void test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason,
+                  std::optional<SteadyClock::time_point> end = std::nullopt);
   std::shared_ptr<MultiSession> register_token(const core::SockAddr& peer, unsigned expected);
   bool join_secondary(uint16_t token, const core::SockAddr& peer, core::Fd& fd);
   void release_token(const std::shared_ptr<MultiSession>& m);
@@ -641,8 +644,9 @@ std::string Server::Impl::tick_until_end(SteadyClock::time_point start, const co
   }
 }
 
-void Server::Impl::test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason) {
-  rec.duration_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
+void Server::Impl::test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason,
+                              std::optional<SteadyClock::time_point> end) {
+  rec.duration_s = std::chrono::duration<double>(end.value_or(SteadyClock::now()) - start).count();
   rec.end_reason = reason.empty() ? "ended" : reason;
   // The client closing is the normal end (spec §15); policy ends are not errors.
   rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset || rec.end_reason == "server shutting down" ||
@@ -786,6 +790,7 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
       start, session.control().primary_ended(), [&] { return session.control().end_reason(); },
       [&](SteadyClock::time_point now) { rec.intervals.push_back(session.tick(now, rec)); });
 
+  const auto end = SteadyClock::now();
   // §15: the client is gone (or we stop): no more datagrams, then count what was
   // still in flight, close the socket and give the port back.
   session.finish(rec, core::Millis(500), core::Millis(50), core::Millis(500));
@@ -797,7 +802,7 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
     log->warn("peer {}: ignored {} datagram(s) from other addresses on UDP port {}", rec.peer, foreign, lease.port());
   }
   lease.release();
-  test_ended(rec, start, reason);
+  test_ended(rec, start, reason, end);
 }
 
 }  // namespace linerate::btest
