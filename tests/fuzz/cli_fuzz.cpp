@@ -12,19 +12,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using linerate::btest::cli::Parsed;
-  std::vector<std::string> args;
-  std::string cur;
-  for (size_t i = 0; i < size && args.size() < 32; ++i) {
-    if (data[i] == 0) {
-      args.push_back(cur);
-      cur.clear();
-    } else {
-      cur += static_cast<char>(data[i]);
-    }
-  }
-  if (!cur.empty() && args.size() < 32) {
-    args.push_back(cur);
-  }
+  const std::vector<std::string> args = linerate::fuzz::nul_separated_args(data, size);
   Parsed p = linerate::btest::cli::parse_cli(args);
   switch (p.action) {
     case Parsed::Action::kUsageError:

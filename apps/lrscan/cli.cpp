@@ -1,0 +1,446 @@
+// apps/lrscan/cli.cpp — see cli.hpp.
+#include "cli.hpp"
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+
+#include "core/text.hpp"
+#include "core/units.hpp"
+
+namespace linerate::scan::cli {
+
+namespace {
+
+constexpr std::string_view kVersion = "lrscan (linerate) 0.1.0\n";
+
+constexpr std::string_view kHelp = R"(lrscan — port scanner (linerate), nmap's flags
+
+Usage: lrscan [scan type] [options] TARGETS...
+
+TARGETS: 10.0.0.1, 10.0.0.0/24, 10.0.0.1-20, 10.0.1-3.*, fd13::/120, names.
+  -iL FILE             read targets from FILE ("-" = stdin); # starts a comment
+  --exclude LIST       comma-separated targets to leave out
+  --excludefile FILE   targets to leave out, one or more per line
+  -iR N                refused: lrscan never picks random Internet targets
+SCAN TYPE:
+  -sT                  TCP connect scan (the only type in this version)
+  -Pn                  treat every target as up (the default in this version:
+                       host discovery is not implemented yet)
+PORTS (nmap syntax):
+  -p SPEC              22,80,1000-2000; -p- (1-65535); T:80,U:53; names (http)
+  -F                   the 100 most common ports
+  --top-ports N        the N most common ports (nmap-services when installed)
+  --exclude-ports SPEC ports to leave out
+  default: the 1000 most common TCP ports
+TIMING:
+  -T0..-T5             paranoid, sneaky, polite, normal (default), aggressive, insane
+  --max-retries N      re-probes of unanswered ports (default 2)
+  --min-rate N / --max-rate N   connects per second
+  --max-parallelism N  connects in flight (default 4096, lowered to fit the fd limit)
+  --host-timeout T     give up a host after T (e.g. 30m)
+  --min-rtt-timeout T, --max-rtt-timeout T, --initial-rtt-timeout T
+  --seed N             key of the probe order (reproducible scans)
+OUTPUT:
+  -oN FILE / -oG FILE / -oX FILE / -oJ FILE   normal, grepable, XML, JSON lines
+                       ("-" = stdout); -oA BASE writes BASE.nmap, .gnmap, .xml
+  --open               show only open ports     --reason   say why
+  -v                   more output              -d         debugging output
+  --stats-every T      a progress line every T (also when stderr is not a terminal)
+  --no-progress        no progress line on stderr
+  -n                   no reverse DNS (lrscan never does reverse DNS)
+  -h, --help           this text                -V, --version
+
+Times: 500ms, 2s, 1.5m, 1h; a bare number is seconds.
+Exit status: 0 scan completed, 1 runtime failure (e.g. no target could be
+resolved), 2 usage error (the message names the bad flag or value).
+Safety: nothing is sent to an address outside the targets minus the exclusions.
+
+Examples:
+  lrscan -p- 10.213.0.2
+  lrscan -sT -p 22,80,443 --open -oA scan 192.0.2.0/28
+  lrscan -T4 --top-ports 200 -iL hosts.txt --exclude 10.0.0.1 -oX out.xml
+)";
+
+Parsed usage(std::string msg) {
+  Parsed p;
+  p.action = Parsed::Action::kUsageError;
+  p.text = core::one_line("lrscan: " + msg);
+  p.exit_code = kExitUsage;
+  return p;
+}
+
+std::optional<uint64_t> parse_u64(std::string_view s) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+// nmap's -T templates mapped onto the connect engine. T0-T2 serialise the scan
+// and pace it (nmap waits 5 min, 15 s and 0.4 s between probes; we use the
+// nearest whole rate, 1, 1 and 3 connects per second); T4/T5 tighten the RTT
+// timeouts as nmap documents.
+void apply_template(int t, ConnectScanConfig& c) {
+  using std::chrono::milliseconds;
+  switch (t) {
+    case 0:
+    case 1:
+      c.max_parallelism = 1;
+      c.max_rate_pps = 1;
+      c.initial_rtt_timeout = milliseconds(t == 0 ? 300'000 : 15'000);
+      break;
+    case 2:
+      c.max_parallelism = 1;
+      c.max_rate_pps = 3;
+      break;
+    case 3:
+      break;
+    case 4:
+      c.initial_rtt_timeout = milliseconds(500);
+      c.max_rtt_timeout = milliseconds(1250);
+      c.min_rtt_timeout = milliseconds(100);
+      c.max_retries = 6;
+      break;
+    case 5:
+      c.initial_rtt_timeout = milliseconds(250);
+      c.max_rtt_timeout = milliseconds(300);
+      c.min_rtt_timeout = milliseconds(50);
+      c.max_retries = 2;
+      c.host_timeout = milliseconds(15 * 60'000);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+Parsed parse_cli(const std::vector<std::string>& args) {
+  Parsed out;
+  Options& o = out.options;
+  o.args_line = "lrscan";
+  for (const auto& a : args) {
+    o.args_line += " " + a;
+  }
+  // Values that are applied after the -T template, so an explicit flag wins
+  // wherever it appears on the line.
+  std::optional<uint64_t> max_retries, min_rate, max_rate, max_par, seed;
+  std::optional<std::chrono::milliseconds> host_timeout, min_rtt, max_rtt, init_rtt;
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    // The value of a flag: the rest of the token when glued (`-p22`, `--seed=5`),
+    // else the next argument.
+    auto value = [&](std::size_t glued_at) -> std::optional<std::string> {
+      if (a.size() > glued_at) {
+        std::string v = a.substr(glued_at);
+        if (!v.empty() && v[0] == '=') {
+          v.erase(0, 1);
+        }
+        return v;
+      }
+      if (i + 1 < args.size()) {
+        return args[++i];
+      }
+      return std::nullopt;
+    };
+    auto need = [&](std::size_t glued_at, std::string& dst) -> bool {
+      auto v = value(glued_at);
+      if (!v) {
+        return false;
+      }
+      dst = *v;
+      return true;
+    };
+    auto number = [&](std::size_t glued_at, std::optional<uint64_t>& dst, const std::string& flag,
+                      uint64_t max) -> std::optional<Parsed> {
+      auto v = value(glued_at);
+      if (!v) {
+        return usage(flag + " needs a number");
+      }
+      auto n = parse_u64(*v);
+      if (!n || *n > max) {
+        return usage(flag + ": '" + *v + "' is not a whole number from 0 to " + std::to_string(max));
+      }
+      dst = *n;
+      return std::nullopt;
+    };
+    auto duration = [&](std::size_t glued_at, std::optional<std::chrono::milliseconds>& dst,
+                        const std::string& flag) -> std::optional<Parsed> {
+      auto v = value(glued_at);
+      if (!v) {
+        return usage(flag + " needs a time, e.g. 500ms or 2s");
+      }
+      auto ms = core::parse_duration_ms(*v);
+      if (!ms) {
+        return usage(flag + ": " + ms.error().message());
+      }
+      dst = std::chrono::milliseconds(static_cast<int64_t>(*ms));
+      return std::nullopt;
+    };
+    auto long_flag = [&](std::string_view name) {
+      return a == name || (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=');
+    };
+
+    if (a == "-h" || a == "--help") {
+      out.action = Parsed::Action::kPrint;
+      out.text = std::string(kHelp);
+      return out;
+    }
+    if (a == "-V" || a == "--version") {
+      out.action = Parsed::Action::kPrint;
+      out.text = std::string(kVersion);
+      return out;
+    }
+    if (a.empty()) {
+      return usage("empty argument");
+    }
+    if (a[0] != '-' || a == "-") {
+      if (a == "-") {
+        return usage("'-' is not a target (use -iL - to read targets from stdin)");
+      }
+      o.targets.push_back(a);
+      continue;
+    }
+    if (a == "-sT") {
+      continue;
+    }
+    if (a == "-sS" || a == "-sU" || a == "-sn" || a == "-sV" || a.rfind("-sS", 0) == 0 || a.rfind("-sU", 0) == 0) {
+      return usage(a + " is not implemented in this version; use -sT (TCP connect scan)");
+    }
+    if (a.rfind("-s", 0) == 0 && a.size() == 3) {
+      return usage("unknown scan type " + a + " (this version has -sT)");
+    }
+    if (a == "-Pn") {
+      o.skip_discovery = true;
+      continue;
+    }
+    if (a.rfind("-P", 0) == 0) {
+      return usage(a + ": host discovery is not implemented in this version; every target is scanned (as -Pn)");
+    }
+    if (a == "-n" || a == "-6") {
+      continue;  // no reverse DNS is ever done; IPv6 targets are recognised by their form
+    }
+    if (a == "-iR") {
+      return usage("-iR (random Internet targets) is refused: lrscan scans only targets you name");
+    }
+    if (a == "-iL") {
+      if (!need(3, o.input_list)) {
+        return usage("-iL needs a file name (or - for stdin)");
+      }
+      continue;
+    }
+    if (long_flag("--exclude")) {
+      if (!need(9, o.exclude) || o.exclude.empty()) {
+        return usage("--exclude needs a list of targets");
+      }
+      continue;
+    }
+    if (long_flag("--excludefile")) {
+      if (!need(13, o.exclude_file) || o.exclude_file.empty()) {
+        return usage("--excludefile needs a file name");
+      }
+      continue;
+    }
+    if (a.rfind("-p", 0) == 0 && a.rfind("-P", 0) != 0) {
+      if (!need(2, o.ports) || o.ports.empty()) {
+        return usage("-p needs a port list, e.g. -p 22,80 or -p-");
+      }
+      continue;
+    }
+    if (a == "-F") {
+      o.top_ports = 100;
+      continue;
+    }
+    if (long_flag("--top-ports")) {
+      std::optional<uint64_t> n;
+      if (auto e = number(11, n, "--top-ports", 65536)) {
+        return *e;
+      }
+      if (*n == 0) {
+        return usage("--top-ports: 0 ports is nothing to scan");
+      }
+      o.top_ports = static_cast<uint32_t>(*n);
+      continue;
+    }
+    if (long_flag("--exclude-ports")) {
+      if (!need(15, o.exclude_ports) || o.exclude_ports.empty()) {
+        return usage("--exclude-ports needs a port list");
+      }
+      continue;
+    }
+    if (a.rfind("-T", 0) == 0) {
+      auto v = value(2);
+      static constexpr std::string_view kNames[] = {"paranoid", "sneaky", "polite", "normal", "aggressive", "insane"};
+      int t = -1;
+      if (v && v->size() == 1 && (*v)[0] >= '0' && (*v)[0] <= '5') {
+        t = (*v)[0] - '0';
+      }
+      for (int k = 0; v && t < 0 && k < 6; ++k) {
+        if (*v == kNames[k]) {
+          t = k;
+        }
+      }
+      if (t < 0) {
+        return usage("-T takes 0-5 or a name (paranoid ... insane), not '" + v.value_or("") + "'");
+      }
+      o.timing_template = t;
+      continue;
+    }
+    if (long_flag("--max-retries")) {
+      if (auto e = number(13, max_retries, "--max-retries", 50)) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--min-rate")) {
+      if (auto e = number(10, min_rate, "--min-rate", 100'000'000)) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--max-rate")) {
+      if (auto e = number(10, max_rate, "--max-rate", 100'000'000)) {
+        return *e;
+      }
+      if (*max_rate == 0) {
+        return usage("--max-rate: 0 would send nothing");
+      }
+      continue;
+    }
+    if (long_flag("--max-parallelism")) {
+      if (auto e = number(17, max_par, "--max-parallelism", 1'000'000)) {
+        return *e;
+      }
+      if (*max_par == 0) {
+        return usage("--max-parallelism: must be at least 1");
+      }
+      continue;
+    }
+    if (long_flag("--seed")) {
+      if (auto e = number(6, seed, "--seed", UINT64_MAX)) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--host-timeout")) {
+      if (auto e = duration(14, host_timeout, "--host-timeout")) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--min-rtt-timeout")) {
+      if (auto e = duration(17, min_rtt, "--min-rtt-timeout")) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--max-rtt-timeout")) {
+      if (auto e = duration(17, max_rtt, "--max-rtt-timeout")) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--initial-rtt-timeout")) {
+      if (auto e = duration(21, init_rtt, "--initial-rtt-timeout")) {
+        return *e;
+      }
+      continue;
+    }
+    if (long_flag("--stats-every")) {
+      std::optional<std::chrono::milliseconds> t;
+      if (auto e = duration(13, t, "--stats-every")) {
+        return *e;
+      }
+      o.stats_every = *t;
+      continue;
+    }
+    if (a == "--no-progress") {
+      o.no_progress = true;
+      continue;
+    }
+    if (a == "--open") {
+      o.output.open_only = true;
+      continue;
+    }
+    if (a == "--reason") {
+      o.output.reason = true;
+      continue;
+    }
+    if (a.find_first_not_of('v', 1) == std::string::npos) {  // -v, -vv, ...
+      o.output.verbosity += static_cast<int>(a.size() - 1);
+      continue;
+    }
+    if (a.find_first_not_of('d', 1) == std::string::npos) {  // -d, -dd, ...
+      o.debug += static_cast<int>(a.size() - 1);
+      continue;
+    }
+    if (a == "-oN" || a == "-oG" || a == "-oX" || a == "-oJ" || a == "-oA") {
+      std::string path;
+      if (!need(3, path) || path.empty()) {
+        return usage(a + " needs a file name (or - for standard output)");
+      }
+      const char kind = a[2];
+      if (kind == 'A') {
+        if (path == "-") {
+          return usage("-oA needs a base name, not -");
+        }
+        o.outputs.emplace_back("normal", path + ".nmap");
+        o.outputs.emplace_back("grepable", path + ".gnmap");
+        o.outputs.emplace_back("xml", path + ".xml");
+      } else {
+        o.outputs.emplace_back(kind == 'N' ? "normal" : kind == 'G' ? "grepable" : kind == 'X' ? "xml" : "json", path);
+      }
+      continue;
+    }
+    return usage("unknown option " + a + " (see lrscan --help)");
+  }
+
+  apply_template(o.timing_template, o.scan);
+  if (max_retries) {
+    o.scan.max_retries = static_cast<unsigned>(*max_retries);
+  }
+  if (min_rate) {
+    o.scan.min_rate_pps = *min_rate;
+  }
+  if (max_rate) {
+    o.scan.max_rate_pps = *max_rate;
+  }
+  if (max_par) {
+    o.scan.max_parallelism = static_cast<unsigned>(*max_par);
+  }
+  if (seed) {
+    o.scan.seed = *seed;
+  }
+  if (host_timeout) {
+    o.scan.host_timeout = *host_timeout;
+  }
+  if (min_rtt) {
+    o.scan.min_rtt_timeout = *min_rtt;
+  }
+  if (max_rtt) {
+    o.scan.max_rtt_timeout = *max_rtt;
+  }
+  if (init_rtt) {
+    o.scan.initial_rtt_timeout = *init_rtt;
+  }
+  if (o.scan.min_rate_pps != 0 && o.scan.max_rate_pps != 0 && o.scan.min_rate_pps > o.scan.max_rate_pps) {
+    return usage("--min-rate is above --max-rate");
+  }
+  if (o.scan.min_rtt_timeout > o.scan.max_rtt_timeout) {
+    return usage("--min-rtt-timeout is above --max-rtt-timeout");
+  }
+  if (!o.ports.empty() && o.top_ports != 0) {
+    return usage("-p cannot be combined with -F or --top-ports");
+  }
+  if (o.targets.empty() && o.input_list.empty()) {
+    return usage("no targets given (name them, or use -iL FILE)");
+  }
+  out.action = Parsed::Action::kRun;
+  return out;
+}
+
+}  // namespace linerate::scan::cli

@@ -1,0 +1,91 @@
+// tests/integration/lrscan_cli_parse_test.cpp — the lrscan command line (nmap
+// grammar) as a pure function: flags mean what nmap means, bad input is one line.
+#include <gtest/gtest.h>
+
+#include "cli.hpp"
+
+namespace linerate::scan::cli {
+namespace {
+
+Parsed parse(std::vector<std::string> args) { return parse_cli(args); }
+
+TEST(LrscanCli, NmapStyleFlagsMapToTheConfig) {
+  Parsed p = parse({"-sT", "-p-", "-T4", "--open", "--reason", "-vv", "10.213.0.2", "fd13::/124"});
+  ASSERT_EQ(p.action, Parsed::Action::kRun) << p.text;
+  const Options& o = p.options;
+  EXPECT_EQ(o.targets, (std::vector<std::string>{"10.213.0.2", "fd13::/124"}));
+  EXPECT_EQ(o.ports, "-");
+  EXPECT_EQ(o.timing_template, 4);
+  EXPECT_EQ(o.scan.max_rtt_timeout.count(), 1250);  // nmap's -T4 values
+  EXPECT_EQ(o.scan.max_retries, 6U);
+  EXPECT_TRUE(o.output.open_only);
+  EXPECT_TRUE(o.output.reason);
+  EXPECT_EQ(o.output.verbosity, 2);
+}
+
+TEST(LrscanCli, ExplicitFlagsWinOverTheTemplateWhereverTheyStand) {
+  Parsed p = parse({"--max-retries", "1", "-T5", "--max-rtt-timeout=2s", "h"});
+  ASSERT_EQ(p.action, Parsed::Action::kRun) << p.text;
+  EXPECT_EQ(p.options.scan.max_retries, 1U);
+  EXPECT_EQ(p.options.scan.max_rtt_timeout.count(), 2000);
+}
+
+TEST(LrscanCli, OutputFlagsTakeTheNextWordAndOaExpandsToThree) {
+  Parsed p = parse({"-oA", "scan", "-oJ", "-", "-oX", "x.xml", "h"});
+  ASSERT_EQ(p.action, Parsed::Action::kRun) << p.text;
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(
+      p.options.outputs,
+      (std::vector<P>{
+          {"normal", "scan.nmap"}, {"grepable", "scan.gnmap"}, {"xml", "scan.xml"}, {"json", "-"}, {"xml", "x.xml"}}));
+}
+
+TEST(LrscanCli, PortSelectionFlags) {
+  EXPECT_EQ(parse({"-F", "h"}).options.top_ports, 100U);
+  EXPECT_EQ(parse({"--top-ports", "250", "h"}).options.top_ports, 250U);
+  EXPECT_EQ(parse({"-p22,80", "h"}).options.ports, "22,80");
+  EXPECT_EQ(parse({"--exclude-ports", "T:22", "h"}).options.exclude_ports, "T:22");
+  EXPECT_EQ(parse({"-p", "22", "-F", "h"}).action, Parsed::Action::kUsageError);
+}
+
+TEST(LrscanCli, TargetsFromFilesAndExclusions) {
+  Parsed p = parse({"-iL", "-", "--exclude", "10.0.0.1,10.0.0.2", "--excludefile", "ex.txt"});
+  ASSERT_EQ(p.action, Parsed::Action::kRun) << p.text;
+  EXPECT_EQ(p.options.input_list, "-");
+  EXPECT_EQ(p.options.exclude, "10.0.0.1,10.0.0.2");
+  EXPECT_EQ(p.options.exclude_file, "ex.txt");
+}
+
+TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
+  for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"-iR", "10"}, "-iR"},
+           {{"--frobnicate", "h"}, "--frobnicate"},
+           {{"-T9", "h"}, "'9'"},
+           {{"--max-retries", "x", "h"}, "'x'"},
+           {{"--max-rate", "0", "h"}, "--max-rate"},
+           {{"--min-rate", "10", "--max-rate", "5", "h"}, "--min-rate"},
+           {{"--host-timeout", "soon", "h"}, "--host-timeout"},
+           {{"-sS", "h"}, "-sS"},
+           {{"-PS22", "h"}, "-PS22"},
+           {{"-oX"}, "-oX"},
+           {{"-p"}, "-p"},
+           {{}, "no targets"},
+           {{"-"}, "'-'"},
+       }) {
+    Parsed p = parse(args);
+    EXPECT_EQ(p.action, Parsed::Action::kUsageError) << ::testing::PrintToString(args);
+    EXPECT_EQ(p.exit_code, kExitUsage);
+    EXPECT_NE(p.text.find(needle), std::string::npos) << p.text;
+    EXPECT_EQ(p.text.find('\n'), std::string::npos) << p.text;
+  }
+}
+
+TEST(LrscanCli, HelpAndVersion) {
+  Parsed h = parse({"--help"});
+  EXPECT_EQ(h.action, Parsed::Action::kPrint);
+  EXPECT_NE(h.text.find("Exit status"), std::string::npos);
+  EXPECT_EQ(parse({"-V"}).action, Parsed::Action::kPrint);
+}
+
+}  // namespace
+}  // namespace linerate::scan::cli
