@@ -39,6 +39,7 @@ class ServiceNames {
     auto it = names_.find(key(port, proto));
     return it == names_.end() ? std::string_view("unknown") : std::string_view(it->second.name);
   }
+  [[nodiscard]] bool has(uint16_t port, Protocol proto) const { return names_.count(key(port, proto)) != 0; }
 
  private:
   struct Entry {
@@ -602,11 +603,15 @@ class XmlOutput final : public OutputFormat {
       if (c.is_hidden(r.state)) {
         continue;
       }
+      // nmap writes no <service> for a port its table does not name (and ndiff
+      // then reports a difference against "unknown"): do the same.
+      const std::string_view svc = names.name(r.port, r.proto);
       fmt::print(out_,
-                 "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>"
-                 "<service name=\"{}\" method=\"table\" conf=\"3\"/></port>\n",
+                 "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>{}</port>\n",
                  proto_name(r.proto), r.port, state_name(r.state), reason_name(r.reason),
-                 xml_escape(names.name(r.port, r.proto)));
+                 svc == "unknown" && !names.has(r.port, r.proto)
+                     ? std::string()
+                     : fmt::format("<service name=\"{}\" method=\"table\" conf=\"3\"/>", xml_escape(svc)));
     }
     fmt::print(out_, "</ports>\n</host>\n");
   }
