@@ -19,13 +19,18 @@ measured on the same machine in the same job, STYLE.md §6):
   BUILD_DIR/bench/btest_load.json bench/e2e/btest_load.sh: session rate and
                                   server RSS/fds/threads before, at the peak and
                                   after (top level or under "server") (optional).
+  BUILD_DIR/bench/scan_connect.json
+                                  bench/e2e/scan_connect.sh: lrscan -p- vs nmap -sT
+                                  -T4 against one scan-lab host, medians of wall,
+                                  CPU, peak RSS, ports/s, exactness (optional).
   BUILD_DIR/gate.json             bench/gate/run_gate.py --json: callgrind
                                   instruction counts, compared here with the
                                   committed baseline (optional).
 
 Output: BUILD_DIR/report.json
   {"machine": {...}, "micro": [...], "micro_ratios": [...], "e2e": [...] (UDP rows
-   also carry "udp": steady state, pps, loss, rate accuracy),
+   also carry "udp": steady state, pps, loss, rate accuracy; the scan row
+   carries "scan": wall, CPU, peak RSS, exactness, speedup, goal),
    "load": {...} | null, "gate": {...} | null, "missing": [...], "notes": [...]}
 and a short table on stdout. A missing or unreadable optional input is listed
 under "missing" and skipped. Exit 1 only when micro.json is missing or
@@ -274,6 +279,48 @@ def e2e_btest_udp(doc: dict, notes: list[str]) -> list[dict]:
     return out
 
 
+def e2e_scan_connect(doc: dict, notes: list[str]) -> list[dict]:
+    """One e2e row for the full-range connect scan: ports/s (65535 / wall) of lrscan
+    and nmap -sT -T4, so the ratio reads like the Gbit/s rows (> 1: lrscan faster);
+    the paired ratio is the script's speedup (median of nmap wall / lrscan wall per
+    repetition). "scan" holds wall, CPU, peak RSS, exactness and the spec's goal."""
+    tools = doc.get("tools", {})
+    ours, peer = tools.get("lrscan", {}), tools.get("nmap", {})
+    if doc.get("failed"):
+        notes.append("e2e scan_connect: the script reported failed or inexact runs; medians use the runs "
+                     "that finished")
+
+    def ratio(a: Any, b: Any) -> float | None:
+        return a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+
+    scan: dict[str, Any] = {}
+    for key in ("wall_s", "cpu_s", "peak_rss_mib"):
+        scan[key] = {"ours": ours.get(key), "peer": peer.get(key), "ratio": ratio(ours.get(key), peer.get(key))}
+    scan["exact"] = {"ours": ours.get("exact"), "peer": peer.get("exact")}
+    scan["speedup"] = doc.get("speedup")
+    scan["goal"] = doc.get("goal")
+    e = {
+        "case": "scan_connect -p-",
+        "ours": ours.get("probes_per_s"),
+        "peer": peer.get("probes_per_s"),
+        "peer_name": "nmap -sT",
+        "ratio": ratio(ours.get("probes_per_s"), peer.get("probes_per_s")),
+        "paired_ratio": doc.get("speedup"),
+        "unit": "ports/s",
+        "cpu_s_per_gb": {"ours": None, "peer": None, "ratio": None},
+        "runs": {"ours": ours.get("finished"), "peer": peer.get("finished")},
+        "statistic": f"median of {doc.get('reps', '?')} full-range scans",
+        "scan": scan,
+    }
+    if not e["runs"]["ours"] or not e["runs"]["peer"]:
+        notes.append(f"e2e {e['case']}: no finished run for "
+                     + ", ".join(k for k in ("ours", "peer") if not e["runs"][k]))
+    for who, name in (("ours", "lrscan"), ("peer", "nmap")):
+        if scan["exact"][who] is False:
+            notes.append(f"e2e {e['case']}: {name} was not exact in every run (see {name} in scan_connect.json)")
+    return [e]
+
+
 def load_summary(doc: dict) -> dict:
     """The figures of btest_load.json worth a line; the file itself has the rest.
 
@@ -397,20 +444,27 @@ def print_report(rep: dict, out_path: str) -> None:
         print(f"  ratio: {r['what']}: {r['speedup']:.3g}x")
 
     if rep["e2e"]:
-        print("\ne2e (ours and the peer from the same run; ratio = ours / peer: > 1 is better for Gbit/s, "
+        better = "Gbit/s and ports/s" if any("scan" in e for e in rep["e2e"]) else "Gbit/s"
+        print(f"\ne2e (ours and the peer from the same run; ratio = ours / peer: > 1 is better for {better}, "
               "< 1 is better for CPU s/GB)")
         w = max(22, *(len(e["case"]) for e in rep["e2e"]))
         print(f"  {'case':<{w}} {'ours':>8} {'peer':>8} {'peer name':>10} {'ratio':>7} {'paired':>7}"
               f"  {'CPU s/GB ours':>13} {'peer':>6} {'ratio':>6}")
         for e in rep["e2e"]:
             c = e["cpu_s_per_gb"]
-            print(f"  {e['case']:<{w}} {f(e['ours'], '.2f'):>8} {f(e['peer'], '.2f'):>8} {e['peer_name']:>10} "
+            vf = ".0f" if e["unit"] == "ports/s" else ".2f"
+            print(f"  {e['case']:<{w}} {f(e['ours'], vf):>8} {f(e['peer'], vf):>8} {e['peer_name']:>10} "
                   f"{f(e['ratio'], '.3f'):>7} {f(e['paired_ratio'], '.3f'):>7}  {f(c['ours'], '.3f'):>13} "
                   f"{f(c['peer'], '.3f'):>6} {f(c['ratio'], '.3f'):>6}")
-        stats = {}
+        stats, units = {}, {}
         for e in rep["e2e"]:
             stats.setdefault(e["case"].split()[0], e["statistic"])
-        print(f"  (unit: {rep['e2e'][0]['unit']}; " + "; ".join(f"{k}: {v}" for k, v in stats.items()) + ")")
+            units.setdefault(e["case"].split()[0], e["unit"])
+        if len(set(units.values())) == 1:
+            unit = f"unit: {rep['e2e'][0]['unit']}"
+        else:
+            unit = "units: " + ", ".join(f"{k} {v}" for k, v in units.items())
+        print(f"  ({unit}; " + "; ".join(f"{k}: {v}" for k, v in stats.items()) + ")")
         udp = [e for e in rep["e2e"] if "udp" in e]
         if udp:
             print("  UDP (receiver side; steady = last half of each run; loss = receiver's gap count; "
@@ -425,6 +479,21 @@ def print_report(rep: dict, out_path: str) -> None:
                     line += (f", rate ours {f(acc['ours_tx'], '.1f')}/{f(acc['ours_rx'], '.1f')}%"
                              f" iperf3 {f(acc['peer_tx'], '.1f')}/{f(acc['peer_rx'], '.1f')}%")
                 print(line)
+        for e in rep["e2e"]:
+            sc = e.get("scan")
+            if not sc:
+                continue
+
+            def yn(v: Any) -> str:
+                return "-" if v is None else ("yes" if v else "NO")
+            goal = sc.get("goal") or {}
+            print(f"  TCP connect scan, lrscan/nmap -sT -T4 (65535 ports): wall {f(sc['wall_s']['ours'], '.2f')}/"
+                  f"{f(sc['wall_s']['peer'], '.2f')} s, CPU {f(sc['cpu_s']['ours'], '.2f')}/"
+                  f"{f(sc['cpu_s']['peer'], '.2f')} s, peak RSS {f(sc['peak_rss_mib']['ours'], '.1f')}/"
+                  f"{f(sc['peak_rss_mib']['peer'], '.1f')} MiB, exact {yn(sc['exact']['ours'])}/"
+                  f"{yn(sc['exact']['peer'])}, speedup {f(sc['speedup'], '.2f')}x "
+                  f"(goal >= {goal.get('min_speedup', 3):g}x, identical results: "
+                  f"{'met' if goal.get('met') else 'not met'}; informational)")
 
     if rep["load"] is not None:
         ld = rep["load"]
@@ -500,11 +569,14 @@ def main(argv: list[str]) -> int:
     udp = load_json(os.path.join(bdir, "bench", "btest_udp.json"), missing, "e2e btest_udp")
     if isinstance(udp, dict):
         e2e += e2e_btest_udp(udp, notes)
+    scan = load_json(os.path.join(bdir, "bench", "scan_connect.json"), missing, "e2e scan_connect")
+    if isinstance(scan, dict):
+        e2e += e2e_scan_connect(scan, notes)
     load_doc = load_json(os.path.join(bdir, "bench", "btest_load.json"), missing, "load")
     gate_doc = load_json(os.path.join(bdir, "gate.json"), missing, "gate")
 
     auth_doc = load_json(os.path.join(bdir, "bench", "btest_auth.json"), missing, "logins")
-    known = {"btest_tcp.json", "btest_udp.json", "btest_load.json", "btest_auth.json"}
+    known = {"btest_tcp.json", "btest_udp.json", "btest_load.json", "btest_auth.json", "scan_connect.json"}
     edir = os.path.join(bdir, "bench")
     if os.path.isdir(edir):
         for name in sorted(os.listdir(edir)):
