@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -20,14 +21,13 @@ namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 constexpr std::string_view kNmapVersionSlot = "lrscan-0.1.0";  // nmap's version field in -oG / -oX
-constexpr std::string_view kNmapServicesPath = "/usr/share/nmap/nmap-services";
 constexpr std::string_view kSystemServicesPath = "/etc/services";
 
 // ---------------------------------------------------------------- service names
 
-// port/proto -> service name. ServiceTable (ports.hpp) has no reverse lookup, so
-// we read the same data file here (else the system's /etc/services); for a port
-// listed twice the most frequent name wins.
+// port/proto -> service name: nmap-services through ServiceTable (the parser
+// the port specs use), else the system's /etc/services ("name port/proto
+// aliases": no frequency, the first name of a port wins).
 class ServiceNames {
  public:
   static const ServiceNames& get() {
@@ -36,60 +36,53 @@ class ServiceNames {
   }
 
   [[nodiscard]] std::string_view name(uint16_t port, Protocol proto) const {
-    auto it = names_.find(key(port, proto));
-    return it == names_.end() ? std::string_view("unknown") : std::string_view(it->second.name);
+    return lookup(port, proto).value_or("unknown");
   }
-  [[nodiscard]] bool has(uint16_t port, Protocol proto) const { return names_.count(key(port, proto)) != 0; }
+  [[nodiscard]] bool has(uint16_t port, Protocol proto) const { return lookup(port, proto).has_value(); }
 
  private:
-  struct Entry {
-    std::string name;
-    double frequency = -1;
-  };
-
   ServiceNames() {
-    if (!load(kNmapServicesPath)) {
-      load(kSystemServicesPath);
+    if (auto t = ServiceTable::load(std::string(ServiceTable::kNmapServicesPath)); t && t->size() > 0) {
+      nmap_.emplace(std::move(*t));
+    } else {
+      load_system(kSystemServicesPath);
     }
+  }
+
+  [[nodiscard]] std::optional<std::string_view> lookup(uint16_t port, Protocol proto) const {
+    if (nmap_) {
+      return nmap_->name_of(port, proto);
+    }
+    auto it = system_.find(key(port, proto));
+    return it == system_.end() ? std::nullopt : std::optional<std::string_view>(it->second);
   }
 
   static uint32_t key(uint16_t port, Protocol proto) {
     return (uint32_t{port} << 1) | (proto == Protocol::kUdp ? 1U : 0U);
   }
 
-  // Reads nmap-services ("name port/proto frequency") or /etc/services ("name
-  // port/proto aliases", no frequency: the first name of a port wins).
-  bool load(std::string_view path) {
+  void load_system(std::string_view path) {
     std::ifstream in{std::string(path)};
-    if (!in) {
-      return false;
-    }
     std::string line;
-    while (std::getline(in, line)) {
+    while (in && std::getline(in, line)) {
       if (line.empty() || line[0] == '#') {
         continue;
       }
       char name[128];
       unsigned port = 0;
       char proto[8];
-      double freq = 0;
-      int n = std::sscanf(line.c_str(), "%127s %u/%7s %lf", name, &port, proto, &freq);
-      if (n < 3 || port > 65535) {
+      if (std::sscanf(line.c_str(), "%127s %u/%7s", name, &port, proto) < 3 || port > 65535) {
         continue;
       }
       std::string_view p(proto);
-      if (p != "tcp" && p != "udp") {
-        continue;
-      }
-      Entry& e = names_[key(static_cast<uint16_t>(port), p == "udp" ? Protocol::kUdp : Protocol::kTcp)];
-      if (freq > e.frequency) {
-        e = Entry{name, freq};
+      if (p == "tcp" || p == "udp") {
+        system_.try_emplace(key(static_cast<uint16_t>(port), p == "udp" ? Protocol::kUdp : Protocol::kTcp), name);
       }
     }
-    return !names_.empty();
   }
 
-  std::unordered_map<uint32_t, Entry> names_;
+  std::optional<ServiceTable> nmap_;
+  std::unordered_map<uint32_t, std::string> system_;
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -394,11 +387,21 @@ std::vector<ProtoInfo> proto_infos(const ScanInfo& info) {
   return out;
 }
 
+// What every format holds: where it writes and the display options.
+class WriterBase : public OutputFormat {
+ public:
+  WriterBase(std::FILE* out, const OutputOptions& opts) : out_(out), opts_(opts) {}
+
+ protected:
+  std::FILE* out_;
+  OutputOptions opts_;
+};
+
 // ---------------------------------------------------------------- normal (-oN)
 
-class NormalOutput final : public OutputFormat {
+class NormalOutput final : public WriterBase {
  public:
-  NormalOutput(std::FILE* out, const OutputOptions& opts) : out_(out), opts_(opts) {}
+  using WriterBase::WriterBase;
 
   void begin(const ScanInfo& info) override {
     fmt::print(out_, "# lrscan {} scan initiated {} as: {}\n", kVersion, time_str(info.start_unix_s),
@@ -467,17 +470,13 @@ class NormalOutput final : public OutputFormat {
   void end(const ScanInfo& info) override {
     fmt::print(out_, "# lrscan done at {} -- {}\n", time_str(info.end_unix_s), done_counts(info));
   }
-
- private:
-  std::FILE* out_;
-  OutputOptions opts_;
 };
 
 // ---------------------------------------------------------------- grepable (-oG)
 
-class GrepableOutput final : public OutputFormat {
+class GrepableOutput final : public WriterBase {
  public:
-  GrepableOutput(std::FILE* out, const OutputOptions& opts) : out_(out), opts_(opts) {}
+  using WriterBase::WriterBase;
 
   void begin(const ScanInfo& info) override {
     fmt::print(out_, "# Nmap {} scan initiated {} as: {}\n", kNmapVersionSlot, time_str(info.start_unix_s),
@@ -532,17 +531,13 @@ class GrepableOutput final : public OutputFormat {
   void end(const ScanInfo& info) override {
     fmt::print(out_, "# Nmap done at {} -- {}\n", time_str(info.end_unix_s), done_counts(info));
   }
-
- private:
-  std::FILE* out_;
-  OutputOptions opts_;
 };
 
 // ---------------------------------------------------------------- XML (-oX)
 
-class XmlOutput final : public OutputFormat {
+class XmlOutput final : public WriterBase {
  public:
-  XmlOutput(std::FILE* out, const OutputOptions& opts) : out_(out), opts_(opts) {}
+  using WriterBase::WriterBase;
 
   void begin(const ScanInfo& info) override {
     std::string start = time_str(info.start_unix_s);
@@ -625,17 +620,13 @@ class XmlOutput final : public OutputFormat {
                info.end_unix_s, endstr, endstr, done_counts(info), info.elapsed_s, info.hosts_up, down,
                info.hosts_total);
   }
-
- private:
-  std::FILE* out_;
-  OutputOptions opts_;
 };
 
 // ---------------------------------------------------------------- JSON lines (-oJ)
 
-class JsonOutput final : public OutputFormat {
+class JsonOutput final : public WriterBase {
  public:
-  JsonOutput(std::FILE* out, const OutputOptions& opts) : out_(out), opts_(opts) {}
+  using WriterBase::WriterBase;
 
   void begin(const ScanInfo& info) override {
     fmt::print(out_,
@@ -668,10 +659,6 @@ class JsonOutput final : public OutputFormat {
                info.end_unix_s, json_escape(time_str(info.end_unix_s)), info.elapsed_s, info.hosts_up, info.hosts_total,
                info.probes_sent, info.retries_sent);
   }
-
- private:
-  std::FILE* out_;
-  OutputOptions opts_;
 };
 
 }  // namespace

@@ -359,7 +359,19 @@ std::vector<std::string_view> split_fields(std::string_view line) {
 
 }  // namespace
 
+namespace {
+uint32_t port_key(uint16_t port, Protocol proto) { return (uint32_t{port} << 1) | (proto == Protocol::kUdp ? 1U : 0U); }
+}  // namespace
+
 ServiceTable::ServiceTable(std::vector<ServiceEntry> entries) : entries_(std::move(entries)) {
+  // In file order, before the names are lowered and sorted: on a tie the first
+  // name listed for a port wins, in its own spelling (nmap prints "tnETOS").
+  for (const auto& e : entries_) {
+    auto [it, fresh] = by_port_.try_emplace(port_key(e.port, e.proto), PortName{e.name, e.frequency});
+    if (!fresh && e.frequency > it->second.frequency) {
+      it->second = PortName{e.name, e.frequency};
+    }
+  }
   for (auto& e : entries_) {
     e.name = lowered(e.name);
   }
@@ -507,6 +519,14 @@ PortSet ServiceTable::ports_named(std::string_view name, Protocol proto) const {
     }
   }
   return PortSet::from_ports(ports);
+}
+
+std::optional<std::string_view> ServiceTable::name_of(uint16_t port, Protocol proto) const {
+  auto it = by_port_.find(port_key(port, proto));
+  if (it == by_port_.end()) {
+    return std::nullopt;
+  }
+  return std::string_view(it->second.name);
 }
 
 bool ServiceTable::has_name(std::string_view name) const {

@@ -36,9 +36,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.hpp"
@@ -146,12 +148,20 @@ class ServiceTable {
   /// Ports registered under `name` (case-insensitive) for `proto`.
   [[nodiscard]] PortSet ports_named(std::string_view name, Protocol proto) const;
   [[nodiscard]] bool has_name(std::string_view name) const;
+  /// The name nmap prints for port/proto: the most frequent entry's (the first
+  /// listed on a tie), spelled as in the file; nullopt when the port is unlisted.
+  [[nodiscard]] std::optional<std::string_view> name_of(uint16_t port, Protocol proto) const;
 
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
  private:
   explicit ServiceTable(std::vector<ServiceEntry> entries);
 
+  struct PortName {
+    std::string name;  // original spelling (entries_ hold lowered names)
+    double frequency = 0.0;
+  };
+  std::unordered_map<uint32_t, PortName> by_port_;  // key: port << 1 | udp
   std::vector<ServiceEntry> entries_;
   std::vector<uint16_t> ranked_tcp_;  // distinct ports, most frequent first
   std::vector<uint16_t> ranked_udp_;

@@ -215,6 +215,19 @@ TEST(PortTable, ParsesNmapServicesFormat) {
   EXPECT_TRUE(table->top(kUdp, 2).tcp.empty());
 }
 
+TEST(PortTable, NameOfPortKeepsSpellingAndPrefersTheMostFrequent) {
+  auto table = ServiceTable::parse(
+      "tnETOS 377/tcp 0.000050\n"
+      "alpha 500/tcp 0.001\nbeta 500/tcp 0.002\n"
+      "first 600/udp 0.003\nsecond 600/udp 0.003\n");
+  ASSERT_TRUE(table) << table.error().message();
+  EXPECT_EQ(table->name_of(377, Protocol::kTcp), std::optional<std::string_view>("tnETOS"));
+  EXPECT_EQ(table->name_of(500, Protocol::kTcp), std::optional<std::string_view>("beta"));
+  EXPECT_EQ(table->name_of(600, Protocol::kUdp), std::optional<std::string_view>("first"));  // tie: first listed
+  EXPECT_EQ(table->name_of(600, Protocol::kTcp), std::nullopt);
+  EXPECT_EQ(table->name_of(1, Protocol::kTcp), std::nullopt);
+}
+
 TEST(PortTable, AcceptsCrlfAndMissingFrequency) {
   auto table = ServiceTable::parse("a 1/tcp\r\nb 2/tcp 0.5\r\n   # x\r\n");
   ASSERT_TRUE(table) << table.error().message();
