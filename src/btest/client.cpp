@@ -392,20 +392,11 @@ ClientOutcome run_udp(const ClientConfig& cfg, const core::Interrupt& stop,
     socks.push_back(std::move(*fd));
   }
 
-  UdpTransferConfig uc;
-  uc.send = client_sends(cfg.direction);
-  uc.receive = server_sends(cfg.direction);
-  uc.allow_gso = cfg.udp_offload;
-  uc.allow_gro = cfg.udp_offload;
-  uc.random_payload = cfg.random_payload;
-  uc.overhead_bytes = overhead;
-  uc.tx_payload_bytes = udp_payload_bytes(cfg.udp_tx_size, overhead);
+  UdpTransferConfig uc = udp_transfer_config(client_sends(cfg.direction), server_sends(cfg.direction), cfg.udp_offload,
+                                             cfg.random_payload, overhead, cfg.udp_tx_size, cfg.local_tx_speed);
   uc.rx_expected_payload = udp_payload_bytes(cfg.udp_remote_tx_size, overhead);
-  uc.tx_rate_bps = cfg.local_tx_speed;
   rec.connections = static_cast<unsigned>(socks.size());
-  rec.udp.port = server_port;
-  rec.udp.overhead = overhead;
-  rec.udp.tx_size = static_cast<unsigned>(uc.tx_payload_bytes + overhead);
+  record_udp_setup(rec, uc, server_port);
   UdpSession session(std::move(s.fd), cfg.idle_timeout, uc, std::move(socks));
   out.started = true;
   rec.start_unix_ms = unix_ms_now();

@@ -759,15 +759,8 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
   const bool v6 = peer.family() == AF_INET6;
   const unsigned overhead = v6 ? cfg.udp_ipv6_overhead : kUdpOverheadIpv4;
 
-  UdpTransferConfig uc;
-  uc.send = server_sends(cmd.direction);
-  uc.receive = client_sends(cmd.direction);
-  uc.allow_gso = cfg.udp_offload;
-  uc.allow_gro = cfg.udp_offload;
-  uc.random_payload = cmd.random_payload;
-  uc.overhead_bytes = overhead;
-  uc.tx_payload_bytes = udp_payload_bytes(cmd.tx_size, overhead);
-  uc.tx_rate_bps = cmd.remote_tx_speed;
+  UdpTransferConfig uc = udp_transfer_config(server_sends(cmd.direction), client_sends(cmd.direction), cfg.udp_offload,
+                                             cmd.random_payload, overhead, cmd.tx_size, cmd.remote_tx_speed);
   core::SockAddr dest = peer;
   dest.set_port(static_cast<uint16_t>(lease.port() + 256));  // §11.1: the +256 rule
   uc.dest = dest;
@@ -779,9 +772,7 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
   // idle_timeout ends the test (§15).
   UdpSession session(std::move(fd), cfg.idle_timeout, uc, std::move(socks));
 
-  rec.udp.port = lease.port();
-  rec.udp.overhead = overhead;
-  rec.udp.tx_size = static_cast<unsigned>(uc.tx_payload_bytes + overhead);
+  record_udp_setup(rec, uc, lease.port());
   rec.start_unix_ms = unix_ms_now();
   event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec) + " udp_port=" + std::to_string(lease.port()));
   const auto start = SteadyClock::now();

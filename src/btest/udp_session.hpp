@@ -25,6 +25,30 @@
 
 namespace linerate::btest {
 
+/// The UdpTransfer settings both roles derive the same way: who sends, the
+/// offloads, random payload, and the payload of `tx_size`-byte on-wire datagrams
+/// under `overhead` header bytes (§11.4) at `rate_bps` (0 = adaptive, §13.2).
+inline UdpTransferConfig udp_transfer_config(bool send, bool receive, bool offload, bool random_payload,
+                                             unsigned overhead, unsigned tx_size, uint64_t rate_bps) {
+  UdpTransferConfig c;
+  c.send = send;
+  c.receive = receive;
+  c.allow_gso = offload;
+  c.allow_gro = offload;
+  c.random_payload = random_payload;
+  c.overhead_bytes = overhead;
+  c.tx_payload_bytes = udp_payload_bytes(tx_size, overhead);
+  c.tx_rate_bps = rate_bps;
+  return c;
+}
+
+/// The UDP facts of a test's record: the server's port and our datagram size.
+inline void record_udp_setup(TestRecord& rec, const UdpTransferConfig& c, uint16_t server_port) {
+  rec.udp.port = server_port;
+  rec.udp.overhead = c.overhead_bytes;
+  rec.udp.tx_size = static_cast<unsigned>(c.tx_payload_bytes + c.overhead_bytes);
+}
+
 class UdpSession {
  public:
   using Time = std::chrono::steady_clock::time_point;
