@@ -100,13 +100,6 @@ done
 # shellcheck source=bench/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# True when something on this machine has UDP port $1 open.
-udp_port_in_use() {
-  local hex
-  hex=$(printf ':%04X ' "$1")
-  grep -q "$hex" /proc/net/udp /proc/net/udp6 2>/dev/null
-}
-
 # True when anything listens on TCP port $1 on any address.
 is_listening_any() {
   awk -v p=":$(printf '%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
@@ -118,10 +111,10 @@ is_listening_any() {
 for p in "$PORT" "$IPERF_PORT"; do
   ! is_listening_any "$p" || die "TCP port $p already has a listener (set PORT to another fixed port)"
 done
-! udp_port_in_use "$IPERF_PORT" || die "UDP port $IPERF_PORT (iperf3) is in use (set PORT)"
+! port_in_use "$IPERF_PORT" udp || die "UDP port $IPERF_PORT (iperf3) is in use (set PORT)"
 FREE_UDP=0
 for ((p = UDP_FIRST; p <= UDP_LAST && p < UDP_FIRST + 64; p++)); do
-  if ! udp_port_in_use "$p" && ! udp_port_in_use $((p + 256)); then FREE_UDP=1; break; fi
+  if ! port_in_use "$p" udp && ! port_in_use $((p + 256)) udp; then FREE_UDP=1; break; fi
 done
 [ "$FREE_UDP" = 1 ] || die "no free UDP port pair (P, P+256) in $UDP_PORTS (set UDP_PORTS)"
 

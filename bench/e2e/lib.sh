@@ -22,11 +22,12 @@ stop_job() {
   return "$late"
 }
 
-# True when something on this machine uses TCP port $1.
+# True when something on this machine uses port $1 of protocol $2 (tcp, the
+# default, or udp).
 port_in_use() {
-  local hex
+  local hex proto=${2:-tcp}
   hex=$(printf ':%04X ' "$1")
-  grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null
+  grep -q "$hex" "/proc/net/$proto" "/proc/net/${proto}6" 2>/dev/null
 }
 
 # Socket inode of the 127.0.0.1:$1 listener, empty when none.
