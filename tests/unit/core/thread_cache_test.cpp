@@ -14,6 +14,24 @@
 namespace linerate::core {
 namespace {
 
+// n tasks that are all running at once (each holds until all n were started),
+// so each needs its own thread; returns when all have finished.
+void run_overlapping(ThreadCache& cache, int n) {
+  std::atomic<bool> release{false};
+  std::vector<ThreadCache::Task> tasks;
+  for (int i = 0; i < n; ++i) {
+    tasks.push_back(cache.run([&] {
+      for (int k = 0; k < 5000 && !release.load(); ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }));
+  }
+  release = true;
+  for (auto& t : tasks) {
+    t.join();
+  }
+}
+
 TEST(ThreadCache, JoinWaitsForTheTask) {
   ThreadCache cache(4);
   std::atomic<bool> ran{false};
@@ -71,19 +89,7 @@ TEST(ThreadCache, ConcurrentTasksGetTheirOwnThreads) {
 
 TEST(ThreadCache, ParksNoMoreThanMaxIdle) {
   ThreadCache cache(2);
-  std::atomic<bool> release{false};
-  std::vector<ThreadCache::Task> tasks;
-  for (int i = 0; i < 6; ++i) {
-    tasks.push_back(cache.run([&] {
-      for (int k = 0; k < 5000 && !release.load(); ++k) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    }));
-  }
-  release = true;
-  for (auto& t : tasks) {
-    t.join();
-  }
+  run_overlapping(cache, 6);
   for (int k = 0; k < 1000 && cache.idle() < 2; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -97,19 +103,7 @@ TEST(ThreadCache, ParksNoMoreThanMaxIdle) {
 
 TEST(ThreadCache, ParkedThreadsExitAfterTheIdleTimeout) {
   ThreadCache cache(4, std::chrono::milliseconds(50));
-  std::atomic<bool> release{false};
-  std::vector<ThreadCache::Task> tasks;
-  for (int i = 0; i < 3; ++i) {
-    tasks.push_back(cache.run([&] {
-      for (int k = 0; k < 5000 && !release.load(); ++k) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    }));
-  }
-  release = true;
-  for (auto& t : tasks) {
-    t.join();
-  }
+  run_overlapping(cache, 3);
   for (int k = 0; k < 2000 && cache.idle() > 0; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
