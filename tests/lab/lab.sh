@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The scan lab (spec lrscan.md section 6): two network namespaces joined by a veth
 # pair, a listener with a known set of open ports in the target, nftables drops
-# for filtered ports and optional random loss, optional tbf shaping.
+# for filtered ports, ICMP rejects, optional random loss, optional tbf shaping.
 # See tests/lab/README.md. Needs root.
 #
 #   lab.sh up NAME [--tcp PORTS] [--udp PORTS] [--filtered-tcp PORTS]
-#                  [--filtered-udp PORTS] [--addrs N] [--tbf RATE]
-#                  [--drop-percent P] [--icmp-ratelimit on|off]
+#                  [--filtered-udp PORTS] [--reject-tcp PORTS] [--unreach-tcp PORTS]
+#                  [--addrs N] [--tbf RATE] [--drop-percent P]
+#                  [--icmp-ratelimit on|off] [--count-addrs]
 #   lab.sh down NAME
 #   lab.sh exec NAME scan|tgt CMD [ARGS...]
 #   lab.sh info NAME
+#   lab.sh counters NAME        # ADDR PACKETS per target address (--count-addrs)
 #
 # PORTS: comma list of ports and ranges, e.g. 1,22,80,1000-1010,65535.
 # Exit codes: 0 ok, 1 failure (up undoes what it created), 2 bad usage.
@@ -25,7 +27,7 @@ SCAN_IF=lrs0          # scanner end of the veth pair (in NAME-scan)
 TGT_IF=lrt0           # target end (in NAME-tgt)
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() { echo "lab.sh: $*" >&2; exit 1; }
@@ -66,13 +68,16 @@ do_down() {  # do_down NAME; quiet, idempotent; returns 1 only if something is l
 
 # ---------------------------------------------------------------- ports
 # normalize_ports KEY SPEC...: validates and prints KEY=compact,merged,spec lines;
-# fails (exit 2) naming the bad token; refuses a port that is both open and
-# filtered for the same protocol. Also writes one-port-per-line files.
-normalize_ports() {  # normalize_ports OUTDIR tcp udp ftcp fudp
+# fails (exit 2) naming the bad token; refuses a port that is in two of the
+# sets of one protocol (open, filtered, reject, unreach). Also writes
+# one-port-per-line files.
+normalize_ports() {  # normalize_ports OUTDIR tcp udp ftcp fudp rtcp utcp
   "$PY" - "$@" <<'PYEOF'
-import os, re, sys
-outdir, specs = sys.argv[1], dict(zip(("TCP_OPEN", "UDP_OPEN", "FILTERED_TCP", "FILTERED_UDP"), sys.argv[2:6]))
-opt = {"TCP_OPEN": "--tcp", "UDP_OPEN": "--udp", "FILTERED_TCP": "--filtered-tcp", "FILTERED_UDP": "--filtered-udp"}
+import itertools, os, re, sys
+keys = ("TCP_OPEN", "UDP_OPEN", "FILTERED_TCP", "FILTERED_UDP", "REJECT_TCP", "UNREACH_TCP")
+outdir, specs = sys.argv[1], dict(zip(keys, sys.argv[2:8]))
+opt = {"TCP_OPEN": "--tcp", "UDP_OPEN": "--udp", "FILTERED_TCP": "--filtered-tcp", "FILTERED_UDP": "--filtered-udp",
+       "REJECT_TCP": "--reject-tcp", "UNREACH_TCP": "--unreach-tcp"}
 sets = {}
 for key, spec in specs.items():
     ports = set()
@@ -86,10 +91,12 @@ for key, spec in specs.items():
                 sys.stderr.write("lab.sh: bad port '%s' in %s %s\n" % (tok, opt[key], spec)); sys.exit(2)
             ports.update(range(lo, hi + 1))
     sets[key] = ports
-for proto, a, b in (("tcp", "TCP_OPEN", "FILTERED_TCP"), ("udp", "UDP_OPEN", "FILTERED_UDP")):
-    both = sets[a] & sets[b]
-    if both:
-        sys.stderr.write("lab.sh: %s port(s) both open and filtered: %s\n" % (proto, ",".join(map(str, sorted(both)[:10])))); sys.exit(2)
+disjoint = (("TCP_OPEN", "FILTERED_TCP", "REJECT_TCP", "UNREACH_TCP"), ("UDP_OPEN", "FILTERED_UDP"))
+for group in disjoint:
+    for a, b in itertools.combinations(group, 2):
+        both = sets[a] & sets[b]
+        if both:
+            sys.stderr.write("lab.sh: port(s) both in %s and %s: %s\n" % (opt[a], opt[b], ",".join(map(str, sorted(both)[:10])))); sys.exit(2)
 def compact(ports):
     out, p = [], sorted(ports)
     i = 0
@@ -120,6 +127,17 @@ print(max(32768, int(bps / 8 * 0.02)))
 PYEOF
 }
 
+# nft set of ports NAME from SPEC (nothing when SPEC is empty).
+port_set() {  # port_set NAME SPEC
+  [ -n "$2" ] || return 0
+  printf '  set %s {\n    type inet_service; flags interval;\n    elements = { %s }\n  }\n' "$1" "${2//,/, }"
+}
+# Name of the per-address counter of a target address: 10.213.K.N -> v4_N,
+# fd13:K::N -> v6_N.
+addr_counter() {  # addr_counter ADDR
+  case $1 in *:*) echo "v6_${1##*:}" ;; *) echo "v4_${1##*.}" ;; esac
+}
+
 # ---------------------------------------------------------------- up
 UP_NAME=""
 UP_DONE=0
@@ -138,16 +156,18 @@ step() {  # step DESCRIPTION CMD...: run CMD, abort `up` naming DESCRIPTION on f
 
 do_up() {
   local name=$1; shift
-  local tcp="" udp="" ftcp="" fudp="" addrs=1 tbf="" drop=0 icmp_rl=""
+  local tcp="" udp="" ftcp="" fudp="" rtcp="" utcp="" addrs=1 tbf="" drop=0 icmp_rl="" count_addrs=0
   while [ $# -gt 0 ]; do
     case $1 in
-      --tcp|--udp|--filtered-tcp|--filtered-udp|--addrs|--tbf|--drop-percent|--icmp-ratelimit)
+      --tcp|--udp|--filtered-tcp|--filtered-udp|--reject-tcp|--unreach-tcp|--addrs|--tbf|--drop-percent|--icmp-ratelimit)
         [ $# -ge 2 ] || bad "$1 needs a value"
         case $1 in
           --tcp) tcp=$2 ;; --udp) udp=$2 ;; --filtered-tcp) ftcp=$2 ;; --filtered-udp) fudp=$2 ;;
+          --reject-tcp) rtcp=$2 ;; --unreach-tcp) utcp=$2 ;;
           --addrs) addrs=$2 ;; --tbf) tbf=$2 ;; --drop-percent) drop=$2 ;; --icmp-ratelimit) icmp_rl=$2 ;;
         esac
         shift 2 ;;
+      --count-addrs) count_addrs=1; shift ;;
       *) bad "up: unknown option '$1'" ;;
     esac
   done
@@ -162,15 +182,15 @@ do_up() {
   for tool in ip timeout setsid flock; do command -v "$tool" >/dev/null || die "up: $tool not found"; done
   [ -x "$PY" ] || die "up: python3 not found"
   local need_nft=0
-  if [ -n "$ftcp$fudp" ] || [ "$drop" != 0 ]; then need_nft=1; command -v nft >/dev/null ||
-    die "up: nft not found (filtered ports / --drop-percent need nftables; run scripts/install-deps)"; fi
+  if [ -n "$ftcp$fudp$rtcp$utcp" ] || [ "$drop" != 0 ] || [ "$count_addrs" = 1 ]; then need_nft=1; command -v nft >/dev/null ||
+    die "up: nft not found (filtered/reject/unreach ports, --drop-percent and --count-addrs need nftables; run scripts/install-deps)"; fi
   if [ -n "$tbf" ]; then command -v tc >/dev/null || die "up: tc not found (iproute2)"; fi
 
   local scan_ns="$name-scan" tgt_ns="$name-tgt" dir="$STATE_ROOT/$name"
   mkdir -p "$STATE_ROOT" || die "up: cannot create $STATE_ROOT"
   local tmp; tmp=$(mktemp -d "$STATE_ROOT/.new-$name.XXXXXX") || die "up: mktemp"
   local ports
-  if ! ports=$(normalize_ports "$tmp" "$tcp" "$udp" "$ftcp" "$fudp"); then rm -rf "$tmp"; exit 2; fi
+  if ! ports=$(normalize_ports "$tmp" "$tcp" "$udp" "$ftcp" "$fudp" "$rtcp" "$utcp"); then rm -rf "$tmp"; exit 2; fi
 
   # Allocate K under a lock: the hash of NAME, probing past the K of labs that are up.
   local k
@@ -236,21 +256,45 @@ do_up() {
   step "addresses, links, neighbours in $scan_ns" t ip -n "$scan_ns" -batch "$dir/ip-scan.batch"
   step "addresses, links, neighbours in $tgt_ns" t ip -n "$tgt_ns" -batch "$dir/ip-tgt.batch"
 
-  # Filtered ports and random loss: one nft table per family in the target namespace.
-  local ftcp_spec fudp_spec
+  # Filtered, rejected and unreachable ports, random loss and per-address
+  # counters: nft tables in the target namespace.
+  local ftcp_spec fudp_spec rtcp_spec utcp_spec
   ftcp_spec=$(sed -n 's/^FILTERED_TCP_SPEC=//p' <<<"$ports")
   fudp_spec=$(sed -n 's/^FILTERED_UDP_SPEC=//p' <<<"$ports")
+  rtcp_spec=$(sed -n 's/^REJECT_TCP_SPEC=//p' <<<"$ports")
+  utcp_spec=$(sed -n 's/^UNREACH_TCP_SPEC=//p' <<<"$ports")
   if [ "$need_nft" = 1 ]; then
     {
       echo "table inet lrlab {"
-      [ -n "$ftcp_spec" ] && printf '  set filtered_tcp {\n    type inet_service; flags interval;\n    elements = { %s }\n  }\n' "${ftcp_spec//,/, }"
-      [ -n "$fudp_spec" ] && printf '  set filtered_udp {\n    type inet_service; flags interval;\n    elements = { %s }\n  }\n' "${fudp_spec//,/, }"
+      port_set filtered_tcp "$ftcp_spec"
+      port_set filtered_udp "$fudp_spec"
+      port_set reject_tcp "$rtcp_spec"
+      port_set unreach_tcp "$utcp_spec"
       echo "  chain input {"
       echo "    type filter hook input priority -10; policy accept;"
       [ -n "$ftcp_spec" ] && echo "    iifname \"$TGT_IF\" tcp dport @filtered_tcp counter drop"
       [ -n "$fudp_spec" ] && echo "    iifname \"$TGT_IF\" udp dport @filtered_udp counter drop"
+      # icmpx: ICMP type 3 code 13 / code 1 over IPv4, ICMPv6 type 1 code 1 /
+      # code 3 over IPv6. The kernel's ICMP rate limits apply to these replies.
+      [ -n "$rtcp_spec" ] && echo "    iifname \"$TGT_IF\" tcp dport @reject_tcp counter reject with icmpx type admin-prohibited"
+      [ -n "$utcp_spec" ] && echo "    iifname \"$TGT_IF\" tcp dport @unreach_tcp counter reject with icmpx type host-unreachable"
       echo "  }"
       echo "}"
+      if [ "$count_addrs" = 1 ]; then
+        # Every packet that reaches the target's veth, by destination address,
+        # before the random loss (priority -20 < -10): what the scanner sent.
+        # One named counter per address; anything else lands in "other".
+        echo "table netdev lrlab_count {"
+        for a in ${tgt4s//,/ } ${tgt6s//,/ }; do echo "  counter $(addr_counter "$a") {}"; done
+        echo "  counter other {}"
+        echo "  chain ingress {"
+        echo "    type filter hook ingress device \"$TGT_IF\" priority -20; policy accept;"
+        for a in ${tgt4s//,/ }; do echo "    ip daddr $a counter name \"$(addr_counter "$a")\" accept"; done
+        for a in ${tgt6s//,/ }; do echo "    ip6 daddr $a counter name \"$(addr_counter "$a")\" accept"; done
+        echo "    counter name \"other\""
+        echo "  }"
+        echo "}"
+      fi
       if [ "$drop" != 0 ]; then
         echo "table netdev lrlab_loss {"
         echo "  chain ingress {"
@@ -314,6 +358,9 @@ do_up() {
     echo "UDP_OPEN_FILE=$dir/udp_open.txt"
     echo "FILTERED_TCP_FILE=$dir/filtered_tcp.txt"
     echo "FILTERED_UDP_FILE=$dir/filtered_udp.txt"
+    echo "REJECT_TCP_FILE=$dir/reject_tcp.txt"
+    echo "UNREACH_TCP_FILE=$dir/unreach_tcp.txt"
+    echo "COUNT_ADDRS=$count_addrs"
     echo "DROP_PERCENT=$drop"
     echo "TBF=$tbf"
     echo "ICMP_RATELIMIT=${icmp_rl:-default}"
@@ -322,6 +369,31 @@ do_up() {
   UP_DONE=1
   trap - EXIT INT TERM
   echo "lab $name up: scanner $scan_ns ($scan4, $scan6) -> target $tgt_ns ($tgt4, $tgt6; $addrs address(es))"
+}
+
+# ---------------------------------------------------------------- counters
+# "ADDR PACKETS" for every target address (v4 then v6), then "other PACKETS".
+do_counters() {  # do_counters NAME
+  local name=$1 dir="$STATE_ROOT/$1" list a names=""
+  [ -f "$dir/info" ] || die "counters: lab '$name' is not up"
+  grep -qx 'COUNT_ADDRS=1' "$dir/info" || die "counters: lab '$name' was not started with --count-addrs"
+  [ "$(id -u)" = 0 ] || die "counters: needs root"
+  list=$(t ip netns exec "$name-tgt" nft list counters table netdev lrlab_count) ||
+    die "counters: nft list counters failed in $name-tgt"
+  for a in $(sed -n 's/^TGT_ADDRS6\{0,1\}=//p' "$dir/info" | tr ',' ' '); do names+="$a=$(addr_counter "$a") "; done
+  # nft prints "counter NAME {" and, a line later, "packets P bytes B".
+  awk -v names="${names}other=other" '
+    $1 == "counter" { c = $2; next }
+    $1 == "packets" && c != "" { n[c] = $2; c = "" }
+    END {
+      k = split(names, pairs, " ")
+      for (i = 1; i <= k; i++) {
+        split(pairs[i], f, "=")
+        if (!(f[2] in n)) { print "lab.sh: counters: no counter " f[2] > "/dev/stderr"; bad = 1 }
+        print f[1], n[f[2]]
+      }
+      exit bad
+    }' <<<"$list"
 }
 
 # ---------------------------------------------------------------- main
@@ -340,6 +412,9 @@ case $cmd in
   info)
     [ -f "$STATE_ROOT/$name/info" ] || die "info: lab '$name' is not up"
     cat "$STATE_ROOT/$name/info" ;;
+  counters)
+    [ $# = 0 ] || bad "counters takes no options"
+    do_counters "$name" ;;
   exec)
     [ $# -ge 2 ] || bad "usage: lab.sh exec NAME scan|tgt CMD [ARGS...]"
     case $1 in scan|tgt) ns="$name-$1" ;; *) bad "exec: namespace must be scan or tgt, not '$1'" ;; esac

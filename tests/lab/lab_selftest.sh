@@ -18,6 +18,9 @@
 #   - a second lab can be up at the same time (own K), with --drop-percent 50,
 #     --tbf and --icmp-ratelimit off: the nft numgen rules, tbf and sysctl are in
 #     place and ~75 % of UDP echoes are lost;
+#   - a third lab with --reject-tcp, --unreach-tcp and --count-addrs: connects get
+#     the errno of the ICMP (admin-prohibited: EHOSTUNREACH over IPv4, EACCES over
+#     IPv6; host-unreachable: EHOSTUNREACH), and `counters` counts per address;
 #   - bad names and duplicate `up` are refused; a failure half-way through `up`
 #     leaves nothing behind; `down` removes namespaces, state and listener, and is
 #     idempotent.
@@ -48,6 +51,7 @@ cleanup() {
   "$LAB" down "$NAME" 2>/dev/null
   "$LAB" down "$NAME2" 2>/dev/null
   "$LAB" down "lsf$$" 2>/dev/null
+  "$LAB" down "lsr$$" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -103,6 +107,11 @@ check "13-character lab name refused with exit 2 (got $rc)" test "$rc" = 2
 check "a port both open and filtered is refused with exit 2 (got $rc)" test "$rc" = 2
 "$LAB" up "lsf$$" --tcp 1-65536 >/dev/null 2>&1; rc=$?
 check "port 65536 refused with exit 2 (got $rc)" test "$rc" = 2
+for bad in "--tcp 80 --reject-tcp 70-90" "--filtered-tcp 85 --unreach-tcp 85" "--reject-tcp 82 --unreach-tcp 80-82" "--reject-tcp 0"; do
+  # shellcheck disable=SC2086  # $bad is a list of options
+  "$LAB" up "lsf$$" $bad >/dev/null 2>&1; rc=$?
+  check "up $bad refused with exit 2 (got $rc)" test "$rc" = 2
+done
 LRLAB_FAIL_AT=listener "$LAB" up "lsf$$" --tcp 80 --filtered-tcp 81 --tbf 10mbit >/dev/null 2>&1; rc=$?
 check "injected failure half-way through up: exit 1 (got $rc)" test "$rc" = 1
 check "... and no namespace or state is left behind" \
@@ -278,6 +287,45 @@ EOF
   check "second lab down" test ! -e "/run/netns/$NAME2-scan" -a ! -e "/run/netns/$NAME2-tgt"
 else
   check "second lab up (--drop-percent 50 --tbf 20mbit)" false
+fi
+
+# ---------------------------------------------------------------- ICMP rejects, counters
+check "counters on a lab without --count-addrs fails (exit 1)" bash -c "'$LAB' counters '$NAME' >/dev/null 2>&1; [ \$? = 1 ]"
+if timeout 60 "$LAB" up "lsr$$" --tcp 80 --reject-tcp 82,83 --unreach-tcp 85 --addrs 2 --count-addrs --icmp-ratelimit off >/dev/null; then
+  "$LAB" info "lsr$$" >"$WORK/info3"
+  R4=$(sed -n 's/^TGT_ADDR=//p' "$WORK/info3"); R6=$(sed -n 's/^TGT_ADDR6=//p' "$WORK/info3")
+  check "reject lab: info has REJECT_TCP=82,83 UNREACH_TCP=85 COUNT_ADDRS=1 and the files" \
+    bash -c "grep -qx REJECT_TCP=82,83 '$WORK/info3' && grep -qx UNREACH_TCP=85 '$WORK/info3' &&
+             grep -qx COUNT_ADDRS=1 '$WORK/info3' && [ \"\$(paste -sd, \"\$(sed -n 's/^REJECT_TCP_FILE=//p' '$WORK/info3')\")\" = 82,83 ]"
+  # Over IPv6 the first ICMPv6 error reaches the socket only with the kernel's SYN
+  # retransmission 1 s later (it arrives while connect() still holds the socket).
+  check "reject lab: connect() errnos: v4 82/85 EHOSTUNREACH, v6 82 EACCES, v6 85 EHOSTUNREACH, 80 connects" \
+    timeout 30 "$LAB" exec "lsr$$" scan "$PY" - "$R4" "$R6" <<'EOF'
+import errno, socket, sys
+v4, v6 = sys.argv[1], sys.argv[2]
+want = [(v4, 82, errno.EHOSTUNREACH), (v4, 85, errno.EHOSTUNREACH), (v6, 82, errno.EACCES),
+        (v6, 85, errno.EHOSTUNREACH), (v4, 80, 0), (v6, 80, 0)]
+ok = True
+for addr, port, err in want:
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    s.settimeout(3)
+    got = s.connect_ex((addr, port))
+    print("  connect %s port %d: %s" % (addr, port, errno.errorcode.get(got, got)))
+    ok = ok and got == err
+sys.exit(0 if ok else 1)
+EOF
+  check "reject lab: the nft reject rules counted the SYNs" \
+    bash -c "'$LAB' exec 'lsr$$' tgt nft list table inet lrlab | grep -qE 'reject_tcp counter packets [1-9].*admin-prohibited' &&
+             '$LAB' exec 'lsr$$' tgt nft list table inet lrlab | grep -qE 'unreach_tcp counter packets [1-9].*host-unreachable'"
+  "$LAB" counters "lsr$$" >"$WORK/counters3"; rc=$?
+  check "reject lab: counters lists 2+2 addresses and other (rc $rc): $(paste -sd' ' "$WORK/counters3")" \
+    test "$rc" = 0 -a "$(wc -l <"$WORK/counters3")" = 5
+  # shellcheck disable=SC2016  # awk's own $1/$2
+  check "reject lab: packets counted for the address used, none for the other one" \
+    awk -v a="$R4" -v b="${R4%.*}.3" '$1 == a && $2 > 0 { x++ } $1 == b && $2 == 0 { y++ } END { exit !(x && y) }' "$WORK/counters3"
+  "$LAB" down "lsr$$"
+else
+  check "reject lab up (--reject-tcp --unreach-tcp --count-addrs)" false
 fi
 
 # ---------------------------------------------------------------- down
