@@ -42,9 +42,8 @@ class ServiceNames {
 
  private:
   ServiceNames() {
-    if (auto t = ServiceTable::load(std::string(ServiceTable::kNmapServicesPath)); t && t->size() > 0) {
-      nmap_.emplace(std::move(*t));
-    } else {
+    nmap_ = ServiceTable::nmap_file();  // the table the port specs use: parsed once per process
+    if (nmap_ == nullptr) {
       load_system(kSystemServicesPath);
     }
   }
@@ -81,7 +80,7 @@ class ServiceNames {
     }
   }
 
-  std::optional<ServiceTable> nmap_;
+  const ServiceTable* nmap_ = nullptr;
   std::unordered_map<uint32_t, std::string> system_;
 };
 

@@ -134,8 +134,11 @@ class ServiceTable {
   static core::Result<ServiceTable> load(const std::string& path);
   /// Our own fallback list (see the file comment for its origin).
   static ServiceTable builtin();
-  /// nmap-services when present and valid, else builtin(). Never fails.
-  static ServiceTable load_default();
+  /// nmap-services parsed once per process (thread-safe), or nullptr when it is
+  /// missing, invalid or lists no TCP port.
+  static const ServiceTable* nmap_file();
+  /// nmap_file() when there is one, else builtin() (also built once). Never fails.
+  static const ServiceTable& load_default();
 
   /// The n most frequent ports of `proto`, most frequent first (ties: lower port
   /// first). Returns fewer when the table knows fewer ports.
