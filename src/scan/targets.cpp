@@ -9,10 +9,15 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bitset>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <arpa/inet.h>
@@ -500,12 +505,71 @@ core::Result<TargetSet> TargetSet::parse_exclude_list(std::string_view list, con
   return parse_tokens(tokens, resolver, on_unresolved);
 }
 
+// Every host name among `tokens`, resolved once each and concurrently (up to
+// kResolveThreads lookups at a time: names in a long -iL list cost one DNS round
+// trip per batch, not one per name). The map is then the resolver of the parse.
+namespace {
+constexpr unsigned kResolveThreads = 16;
+
+using ResolvedNames = std::map<std::string, core::Result<std::vector<core::SockAddr>>, std::less<>>;
+
+ResolvedNames resolve_names(std::span<const std::string_view> tokens, const Resolver& resolver) {
+  // Find the names with the parser itself: a recording resolver sees exactly the
+  // host part of every token that is a name (and nothing else).
+  std::vector<std::string> names;
+  std::set<std::string, std::less<>> seen;
+  Resolver record = [&](std::string_view host) -> core::Result<std::vector<core::SockAddr>> {
+    if (seen.emplace(host).second) {
+      names.emplace_back(host);
+    }
+    return std::vector<core::SockAddr>{};
+  };
+  Ranges scratch;
+  for (std::string_view token : tokens) {
+    (void)expand_spec(token, record, scratch);
+    scratch = {};
+  }
+  std::vector<std::optional<core::Result<std::vector<core::SockAddr>>>> results(names.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < names.size(); i = next.fetch_add(1)) {
+      results[i] = resolver(names[i]);
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t n_threads = std::min<size_t>(kResolveThreads, names.size());
+  for (size_t t = 1; t < n_threads; ++t) {
+    threads.emplace_back(work);
+  }
+  work();
+  for (auto& t : threads) {
+    t.join();
+  }
+  ResolvedNames out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    out.emplace(std::move(names[i]), std::move(*results[i]));
+  }
+  return out;
+}
+}  // namespace
+
 core::Result<TargetSet> TargetSet::parse_tokens(std::span<const std::string_view> tokens, const Resolver& resolver,
                                                 const OnUnresolved& on_unresolved) {
   TargetSet set;
   Ranges pending;
+  Resolver cached;
+  ResolvedNames resolved;
+  if (resolver) {
+    resolved = resolve_names(tokens, resolver);
+    cached = [&](std::string_view host) -> core::Result<std::vector<core::SockAddr>> {
+      if (auto it = resolved.find(host); it != resolved.end()) {
+        return it->second;
+      }
+      return resolver(host);
+    };
+  }
   for (std::string_view token : tokens) {
-    auto r = expand_spec(token, resolver, pending);
+    auto r = expand_spec(token, cached, pending);
     if (!r) {
       if (r.error().unresolved && on_unresolved) {
         on_unresolved(r.error().error);

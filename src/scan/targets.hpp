@@ -90,7 +90,10 @@ struct Range6 {
 };
 
 /// Resolves a host name to addresses (core::resolve in production, a fake in tests).
-/// Its error is returned to the caller prefixed with "target '<name>': ".
+/// Its error is returned to the caller prefixed with "target '<name>': ". A parse
+/// calls it once per distinct name, from up to 16 threads at a time (all names of
+/// the parse are looked up concurrently before the ranges are built), so it must
+/// be thread-safe.
 using Resolver = std::function<core::Result<std::vector<core::SockAddr>>(std::string_view name)>;
 
 /// Called with the error of a name that did not resolve when the caller wants

@@ -1,8 +1,12 @@
 // tests/unit/scan/targets_test.cpp — TargetSet: nmap target grammar, ranges, nth, exclusions.
 #include "scan/targets.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -309,6 +313,40 @@ TEST(TargetSet, UnresolvableNameCanBeReportedAndSkipped) {
   // Syntax errors are never skipped.
   std::vector<std::string> bad{"10.0.0.300"};
   EXPECT_FALSE(TargetSet::parse(bad, fake_resolver(), [](const core::Error&) {}));
+}
+
+// Names are looked up concurrently and once each: every call of this resolver
+// waits (up to 10 s) until all four distinct names are being resolved at the
+// same time, so a sequential parse would see at most one call in flight.
+TEST(TargetSet, NamesResolveOnceEachAndConcurrently) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  int max_in_flight = 0;
+  std::map<std::string, int> calls;
+  Resolver slow = [&](std::string_view name) -> core::Result<std::vector<core::SockAddr>> {
+    std::unique_lock lock(mu);
+    ++calls[std::string(name)];
+    ++in_flight;
+    max_in_flight = std::max(max_in_flight, in_flight);
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return max_in_flight >= 4; });
+    --in_flight;
+    // "hN.lab" -> 10.9.9.N
+    return std::vector<core::SockAddr>{*core::parse_ip("10.9.9." + std::string(1, name[1]), 0)};
+  };
+  std::vector<std::string> specs{"h1.lab", "h2.lab", "10.0.0.1", "h3.lab", "h1.lab", "h4.lab/30", "h2.lab"};
+  auto set = TargetSet::parse(specs, slow);
+  ASSERT_TRUE(set) << set.error().message();
+  EXPECT_EQ(max_in_flight, 4);
+  EXPECT_EQ(calls.size(), 4U);
+  for (const auto& [name, n] : calls) {
+    EXPECT_EQ(n, 1) << name;
+  }
+  // 10.0.0.1, 10.9.9.1-3 and 10.9.9.4/30 (10.9.9.4-7).
+  EXPECT_EQ(set->size(), 1U + 3U + 4U);
+  EXPECT_TRUE(set->contains(addr("10.9.9.2")));
+  EXPECT_TRUE(set->contains(addr("10.9.9.7")));
 }
 
 TEST(TargetSet, MalformedSpecsNameTheTokenAndTheProblem) {
