@@ -35,8 +35,8 @@ PORTS (nmap syntax):
   default: the 1000 most common TCP ports
 TIMING:
   -T0..-T5             paranoid, sneaky, polite, normal (default), aggressive, insane
-  --max-retries N      re-probes of unanswered ports (default 2)
-  --min-rate N / --max-rate N   connects per second
+  --max-retries N      re-probes of unanswered ports, at most (default 6)
+  --min-rate N / --max-rate N   connects per second (floor / ceiling; 0.5 is allowed)
   --max-parallelism N  connects in flight (default 4096, lowered to fit the fd limit)
   --host-timeout T     give up a host after T (e.g. 30m)
   --min-rtt-timeout T, --max-rtt-timeout T, --initial-rtt-timeout T
@@ -48,6 +48,8 @@ OUTPUT:
   -v                   more output              -d         debugging output
   --stats-every T      a progress line every T (also when stderr is not a terminal)
   --no-progress        no progress line on stderr
+  --dry-run, --offline generate every probe (order, exclusions, rate) but send
+                       nothing; reports the probe count (tests, benchmarks)
   -n                   no reverse DNS (lrscan never does reverse DNS)
   -h, --help           this text                -V, --version
 
@@ -80,21 +82,20 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
 }
 
 // nmap's -T templates mapped onto the connect engine. T0-T2 serialise the scan
-// and pace it (nmap waits 5 min, 15 s and 0.4 s between probes; we use the
-// nearest whole rate, 1, 1 and 3 connects per second); T4/T5 tighten the RTT
-// timeouts as nmap documents.
+// and pace it as nmap documents: one probe every 5 min, 15 s and 0.4 s; T4/T5
+// tighten the RTT timeouts as nmap documents.
 void apply_template(int t, ConnectScanConfig& c) {
   using std::chrono::milliseconds;
   switch (t) {
     case 0:
     case 1:
       c.max_parallelism = 1;
-      c.max_rate_pps = 1;
+      c.max_rate_pps = t == 0 ? 1.0 / 300 : 1.0 / 15;
       c.initial_rtt_timeout = milliseconds(t == 0 ? 300'000 : 15'000);
       break;
     case 2:
       c.max_parallelism = 1;
-      c.max_rate_pps = 3;
+      c.max_rate_pps = 1.0 / 0.4;
       break;
     case 3:
       break;
@@ -127,7 +128,8 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   }
   // Values that are applied after the -T template, so an explicit flag wins
   // wherever it appears on the line.
-  std::optional<uint64_t> max_retries, min_rate, max_rate, max_par, seed;
+  std::optional<uint64_t> max_retries, max_par, seed;
+  std::optional<double> min_rate, max_rate;
   std::optional<std::chrono::milliseconds> host_timeout, min_rtt, max_rtt, init_rtt;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -166,6 +168,22 @@ Parsed parse_cli(const std::vector<std::string>& args) {
         return usage(flag + ": '" + *v + "' is not a whole number from 0 to " + std::to_string(max));
       }
       dst = *n;
+      return std::nullopt;
+    };
+    // Probes per second, fractions allowed as in nmap ("--max-rate 0.5").
+    auto rate = [&](std::size_t glued_at, std::optional<double>& dst,
+                    const std::string& flag) -> std::optional<Parsed> {
+      constexpr double kMaxRate = 100'000'000;
+      auto v = value(glued_at);
+      if (!v) {
+        return usage(flag + " needs a number of probes per second");
+      }
+      double r = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), r, std::chars_format::fixed);
+      if (v->empty() || ec != std::errc() || end != v->data() + v->size() || !(r >= 0) || r > kMaxRate) {
+        return usage(flag + ": '" + *v + "' is not a rate from 0 to 100000000 per second");
+      }
+      dst = r;
       return std::nullopt;
     };
     auto duration = [&](std::size_t glued_at, std::optional<std::chrono::milliseconds>& dst,
@@ -297,13 +315,13 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       continue;
     }
     if (long_flag("--min-rate")) {
-      if (auto e = number(10, min_rate, "--min-rate", 100'000'000)) {
+      if (auto e = rate(10, min_rate, "--min-rate")) {
         return *e;
       }
       continue;
     }
     if (long_flag("--max-rate")) {
-      if (auto e = number(10, max_rate, "--max-rate", 100'000'000)) {
+      if (auto e = rate(10, max_rate, "--max-rate")) {
         return *e;
       }
       if (*max_rate == 0) {
@@ -360,6 +378,10 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     }
     if (a == "--no-progress") {
       o.no_progress = true;
+      continue;
+    }
+    if (a == "--dry-run" || a == "--offline") {
+      o.scan.dry_run = true;
       continue;
     }
     if (a == "--open") {

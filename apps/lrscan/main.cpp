@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   }
 
   // Ports: TCP only in this version.
-  const scan::ServiceTable services = scan::ServiceTable::load_default();
+  const scan::ServiceTable& services = scan::ServiceTable::load_default();
   const scan::ScanProtocols tcp_only{true, false};
   scan::PortSet ports;
   if (!o.ports.empty()) {
@@ -264,6 +264,12 @@ int main(int argc, char** argv) {
     s.format->end(info);
   }
   close_all();
+  if (o.scan.dry_run) {
+    std::fprintf(stderr,
+                 "lrscan: dry run: %llu probes generated (%llu hosts x %llu ports) in %.2f s; nothing was sent\n",
+                 static_cast<unsigned long long>(stats->probes_sent), static_cast<unsigned long long>(targets->size()),
+                 static_cast<unsigned long long>(ports.size()), info.elapsed_s);
+  }
   if (stop.requested()) {
     std::fprintf(stderr, "lrscan: interrupted: %llu of %llu probes answered; results above are partial\n",
                  static_cast<unsigned long long>(stats->done), static_cast<unsigned long long>(stats->total));

@@ -40,7 +40,8 @@ enum class Reason : uint8_t {
   kNoResponse,       // "no-response": nothing after all retries
   kHostUnreach,      // "host-unreach": ICMP type 3 code 1 (EHOSTUNREACH)
   kNetUnreach,       // "net-unreach": ICMP type 3 code 0 (ENETUNREACH)
-  kAdminProhibited,  // "admin-prohibited": ICMP type 3 code 13 (EACCES/EPERM on connect)
+  kAdminProhibited,  // "admin-prohibited": EACCES/EPERM on connect (Linux: ICMPv6 type 1 code 1; an
+                     // IPv4 ICMP type 3 code 13 arrives as EHOSTUNREACH, i.e. host-unreach, as in nmap -sT)
   kPortUnreach,      // "port-unreach": ICMP type 3 code 3 (UDP closed)
   kUdpResponse,      // "udp-response"
 };

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -152,6 +153,73 @@ TEST(ConnectScan, OpenAndClosedOnSeveralLoopbackHosts) {
   EXPECT_EQ(c.progress.probes_sent, c.progress.total);
   EXPECT_EQ(c.progress.retries_sent, 0u);
   EXPECT_EQ(c.progress.in_flight, 0u);
+}
+
+// Two workers, each with its own epoll set and share of the indices: every pair
+// is still reported exactly once, with the right verdict, and the callbacks run
+// on the calling thread. 3 hosts x 3003 ports is above the 4096 pairs per worker
+// that the engine asks for before it splits a scan.
+TEST(ConnectScan, TwoWorkersReportEveryPairOnceOnTheCallingThread) {
+  std::vector<Listener> listeners;
+  for (int k = 0; k < 3; ++k) {
+    listeners.push_back(listen_on("127.0.0.1"));
+  }
+  std::vector<uint16_t> port_list = closed_ports(3000, 3);
+  std::set<uint16_t> open_ports;
+  for (const auto& l : listeners) {
+    port_list.push_back(l.port);
+    open_ports.insert(l.port);
+  }
+  ConnectScanConfig cfg = fast_config();
+  cfg.threads = 2;
+  cfg.max_parallelism = 256;
+  const auto caller = std::this_thread::get_id();
+  bool foreign_thread = false;
+  std::map<Key, int> count;
+  std::map<Key, PortState> state;
+  core::Interrupt stop;
+  auto r = connect_scan(
+      loopback_hosts(3), PortSet::from_ports(port_list), cfg, stop,
+      [&](const PortResult& pr) {
+        foreign_thread |= std::this_thread::get_id() != caller;
+        ++count[Key(pr.addr.v4_value(), pr.port)];
+        state[Key(pr.addr.v4_value(), pr.port)] = pr.state;
+      },
+      [&](const ScanProgress&) { foreign_thread |= std::this_thread::get_id() != caller; });
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_FALSE(foreign_thread);
+  ASSERT_EQ(count.size(), 3u * port_list.size());
+  for (const auto& [key, n] : count) {
+    EXPECT_EQ(n, 1);
+    bool expect_open = std::get<0>(key) == kLo1 && open_ports.count(std::get<1>(key)) == 1;
+    EXPECT_EQ(state[key], expect_open ? PortState::kOpen : PortState::kClosed) << std::get<1>(key);
+  }
+  EXPECT_EQ(r->done, r->total);
+  EXPECT_EQ(r->open, 3u);
+  EXPECT_EQ(r->probes_sent, r->total);
+}
+
+// --dry-run: every pair counts as generated and done, no result is reported, and
+// nothing reaches the listener that sits on one of the scanned ports.
+TEST(ConnectScan, DryRunSendsNothing) {
+  Listener l = listen_on("127.0.0.1");
+  std::vector<uint16_t> pl = closed_ports(999);
+  pl.push_back(l.port);
+  ConnectScanConfig cfg = fast_config();
+  cfg.dry_run = true;
+  Collected c = run_scan(loopback_hosts(3), PortSet::from_ports(pl), cfg);
+  EXPECT_TRUE(c.results.empty());
+  EXPECT_EQ(c.progress.total, 3000u);
+  EXPECT_EQ(c.progress.done, 3000u);
+  EXPECT_EQ(c.progress.probes_sent, 3000u);
+  EXPECT_EQ(c.progress.in_flight, 0u);
+  int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK);
+  int err = errno;
+  EXPECT_EQ(fd, -1) << "the dry run connected to the listener";
+  EXPECT_TRUE(err == EAGAIN || err == EWOULDBLOCK) << err;
+  if (fd >= 0) {
+    ::close(fd);
+  }
 }
 
 TEST(ConnectScan, Ipv6LoopbackWorks) {
@@ -300,6 +368,21 @@ TEST(ConnectScan, RateLimitPacesConnects) {
   EXPECT_GE(progress_calls, 1);
 }
 
+// A rate below one per second (nmap's -T2 is one probe per 0.4 s, -T1 one per
+// 15 s) is honoured, not rounded up: 3 connects at 2.5/s need at least 0.8 s
+// (the bucket starts with one token).
+TEST(ConnectScan, FractionalRateIsHonoured) {
+  std::vector<uint16_t> pl = closed_ports(3);
+  ConnectScanConfig cfg = fast_config();
+  cfg.max_rate_pps = 2.5;
+  Collected c;
+  auto t0 = std::chrono::steady_clock::now();
+  c = run_scan(loopback_hosts(1), PortSet::from_ports(pl), cfg);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(c.results.size(), 3u);
+  EXPECT_GE(secs, 0.75);  // lower bound only (STYLE §5)
+}
+
 // A listener whose accept queue is full makes the kernel drop new SYNs: a real
 // "no answer" on loopback. backlog 0 holds one connection; we fill it and never accept.
 struct BlackHole {
@@ -330,8 +413,16 @@ TEST(ConnectScan, UnansweredPortIsRetriedThenFiltered) {
   EXPECT_EQ(c.results[0].state, PortState::kFiltered);
   EXPECT_EQ(c.results[0].reason, Reason::kNoResponse);
   EXPECT_EQ(c.results[0].rtt_us, 0u);
-  EXPECT_EQ(c.progress.probes_sent, 3u);
-  EXPECT_EQ(c.progress.retries_sent, 2u);
+  // max_retries is a ceiling: no answered probe ever needed a re-probe here, so
+  // the port gets one (nmap's rule, ConnectScanConfig::max_retries).
+  EXPECT_EQ(c.progress.probes_sent, 2u);
+  EXPECT_EQ(c.progress.retries_sent, 1u);
+
+  cfg.max_retries = 0;
+  Collected once = run_scan(loopback_hosts(1), PortSet::from_ports(pl), cfg);
+  ASSERT_EQ(once.results.size(), 1u);
+  EXPECT_EQ(once.results[0].state, PortState::kFiltered);
+  EXPECT_EQ(once.progress.probes_sent, 1u);
 }
 
 TEST(ConnectScan, HostTimeoutStopsRetries) {
