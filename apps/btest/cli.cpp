@@ -7,6 +7,7 @@
 
 #include "core/text.hpp"
 #include "core/units.hpp"
+#include "core/version.hpp"
 
 namespace linerate::btest::cli {
 
@@ -71,7 +72,7 @@ Parsed usage(std::string msg) {
 Parsed parse_cli(const std::vector<std::string>& args) {
   CLI::App app{"btest — MikroTik-compatible bandwidth test client and server (linerate)", "btest"};
   app.footer(kFooter);
-  app.set_version_flag("-V,--version", "btest (linerate) 0.1.0");
+  app.set_version_flag("-V,--version", "btest (linerate) " + std::string(core::kVersion));
 
   bool server_mode = false;
   std::string host;
@@ -194,7 +195,7 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   } catch (const CLI::CallForVersion&) {
     Parsed p;
     p.action = Parsed::Action::kPrint;
-    p.text = "btest (linerate) 0.1.0\n";
+    p.text = "btest (linerate) " + std::string(core::kVersion) + "\n";
     return p;
   } catch (const CLI::ParseError& e) {
     return usage(e.what());

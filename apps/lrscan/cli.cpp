@@ -7,12 +7,11 @@
 
 #include "core/text.hpp"
 #include "core/units.hpp"
+#include "core/version.hpp"
 
 namespace linerate::scan::cli {
 
 namespace {
-
-constexpr std::string_view kVersion = "lrscan (linerate) 0.1.0\n";
 
 constexpr std::string_view kHelp = R"(lrscan — port scanner (linerate), nmap's flags
 
@@ -210,7 +209,7 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     }
     if (a == "-V" || a == "--version") {
       out.action = Parsed::Action::kPrint;
-      out.text = std::string(kVersion);
+      out.text = "lrscan (linerate) " + std::string(core::kVersion) + "\n";
       return out;
     }
     if (a.empty()) {

@@ -16,11 +16,14 @@
 
 #include <fmt/core.h>
 
+#include "core/version.hpp"
+
 namespace linerate::scan {
 namespace {
 
-constexpr std::string_view kVersion = "0.1.0";
-constexpr std::string_view kNmapVersionSlot = "lrscan-0.1.0";  // nmap's version field in -oG / -oX
+constexpr std::string_view kVersion = core::kVersion;
+// nmap's version field in -oG / -oX: "lrscan-<version>".
+const std::string kNmapVersionSlot = "lrscan-" + std::string(core::kVersion);
 constexpr std::string_view kSystemServicesPath = "/etc/services";
 
 // ---------------------------------------------------------------- service names
