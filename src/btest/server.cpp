@@ -140,9 +140,9 @@ struct Server::Impl {
   void auth_failed(int fd, const core::SockAddr& peer, const std::string& user, std::string_view method,
                    const std::string& why);
   void run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
-                std::string_view auth, std::shared_ptr<MultiSession> multi);
+                std::string_view auth, std::shared_ptr<MultiSession> multi, std::unique_ptr<TestGrant> grant);
   void run_udp_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
-                    std::string_view auth, UdpPortLease lease);
+                    std::string_view auth, UdpPortLease lease, std::unique_ptr<TestGrant> grant);
   TestRecord new_record(const core::SockAddr& peer, const Command& cmd, const std::string& user,
                         std::string_view auth) const;
   // The 1-second ticker of a running test: on_tick(now) once a second until the
@@ -150,12 +150,13 @@ struct Server::Impl {
   // server stops, or the maximum duration passes. Returns why it ended.
   std::string tick_until_end(SteadyClock::time_point start, const core::Interrupt& ended,
                              const std::function<std::string()>& ended_reason,
-                             const std::function<void(SteadyClock::time_point)>& on_tick);
+                             const std::function<void(SteadyClock::time_point)>& on_tick,
+                             const TestGrant* grant = nullptr);
   // Close the record (end reason, result) and report it everywhere.
   // `end` defaults to now; UDP passes the moment the client ended the test, so the
   // drain of datagrams in flight does not stretch the averages.
   void test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason,
-                  std::optional<SteadyClock::time_point> end = std::nullopt);
+                  std::optional<SteadyClock::time_point> end = std::nullopt, TestGrant* grant = nullptr);
   std::shared_ptr<MultiSession> register_token(const core::SockAddr& peer, unsigned expected);
   bool join_secondary(uint16_t token, const core::SockAddr& peer, core::Fd& fd);
   void release_token(const std::shared_ptr<MultiSession>& m);
@@ -174,14 +175,17 @@ core::Result<std::unique_ptr<Server>> Server::create(ServerConfig cfg) {
   if (impl->cfg.listen.empty()) {
     return core::fail("no listen address given");
   }
-  if (impl->cfg.auth_method != AuthMethod::kNone && !impl->cfg.auth) {
+  if (impl->cfg.policy && impl->cfg.auth_method == AuthMethod::kNone) {
+    return core::fail("a server with a user policy needs an authentication method (md5 or ecsrp5)");
+  }
+  if (impl->cfg.auth_method != AuthMethod::kNone && !impl->cfg.auth && !impl->cfg.policy) {
     return core::fail("authentication method " + std::string(auth_method_name(impl->cfg.auth_method)) +
                       " needs a user and password (-a USER -p PASS)");
   }
   if (impl->cfg.auth_method == AuthMethod::kNone && impl->cfg.auth) {
     impl->cfg.auth_method = AuthMethod::kMd5;  // credentials without a method: the classic default
   }
-  if (impl->cfg.auth_method == AuthMethod::kEcSrp5) {
+  if (impl->cfg.auth_method == AuthMethod::kEcSrp5 && impl->cfg.auth) {
     if (impl->cfg.auth->user.size() > ecsrp5::kMaxUserLen) {
       return core::fail("user name longer than " + std::to_string(ecsrp5::kMaxUserLen) + " bytes (EC-SRP5 limit)");
     }
@@ -436,6 +440,9 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
   }
   if (cfg.max_sessions != 0 && active.load() >= cfg.max_sessions) {
     drop(peer, "server busy: max-sessions " + std::to_string(cfg.max_sessions) + " reached");
+    if (cfg.policy) {
+      cfg.policy->rejected(peer, "", "max_sessions");
+    }
     return;
   }
 
@@ -452,6 +459,21 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
     user = *who;
     event(core::SyslogSeverity::kInfo, "AUTH_SUCCESS",
           "peer=" + peer.to_string() + " user=" + user + " method=" + std::string(auth));
+  }
+
+  // The policy admits the test (quotas, per-IP limits) before anything is leased.
+  // A refusal closes the connection after the login: the client sees the test end
+  // at once (spec §15; RouterOS has no refusal message).
+  std::unique_ptr<TestGrant> grant;
+  if (cfg.policy) {
+    auto g = cfg.policy->admit(TestRequest{peer, user, auth, *cmd});
+    if (!g) {
+      event(core::SyslogSeverity::kWarning, "TEST_REFUSED",
+            "peer=" + peer.to_string() + " user=" + (user.empty() ? "-" : user) + " reason=" + g.error().message());
+      dropped.fetch_add(1);
+      return;
+    }
+    grant = std::move(*g);
   }
 
   if (cmd->proto == Proto::kUdp) {
@@ -482,7 +504,7 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
       return;
     }
     tracked.untrack();
-    run_udp_test(std::move(fd), peer, *cmd, user, auth, std::move(*lease));
+    run_udp_test(std::move(fd), peer, *cmd, user, auth, std::move(*lease), std::move(grant));
     return;
   }
 
@@ -505,12 +527,15 @@ void Server::Impl::handle(core::Fd fd, core::SockAddr peer) {
     return;
   }
   tracked.untrack();
-  run_test(std::move(fd), peer, *cmd, user, auth, std::move(multi));
+  run_test(std::move(fd), peer, *cmd, user, auth, std::move(multi), std::move(grant));
 }
 
 void Server::Impl::auth_failed(int fd, const core::SockAddr& peer, const std::string& user, std::string_view method,
                                const std::string& why) {
   auth_failures.fetch_add(1);
+  if (cfg.policy) {
+    cfg.policy->rejected(peer, user, "auth_failed");
+  }
   event(core::SyslogSeverity::kWarning, "AUTH_FAILURE",
         "peer=" + peer.to_string() + " user=" + (user.empty() ? "-" : user) + " method=" + std::string(method) +
             " reason=\"" + why + "\"");
@@ -538,7 +563,15 @@ std::optional<std::string> Server::Impl::authenticate_md5(int fd, const core::So
     return std::nullopt;
   }
   Md5Response parsed = decode_md5_response(resp);
-  if (!md5_response_valid(parsed, cfg.auth->user, cfg.auth->password, challenge)) {
+  std::optional<std::string> password;
+  std::string expected_user = parsed.user;
+  if (cfg.policy) {
+    password = cfg.policy->md5_password(parsed.user);
+  } else {
+    password = cfg.auth->password;
+    expected_user = cfg.auth->user;
+  }
+  if (!password || !md5_response_valid(parsed, expected_user, *password, challenge)) {
     auth_failed(fd, peer, parsed.user, "md5", "wrong user or password");
     return std::nullopt;
   }
@@ -569,7 +602,9 @@ std::optional<std::string> Server::Impl::authenticate_ecsrp5(int fd, const core:
   }
   // Unknown users get a deterministic fake verifier and fail at MSG3 (§6.9).
   std::optional<ecsrp5::Verifier> v;
-  if (*user == cfg.auth->user) {
+  if (cfg.policy) {
+    v = cfg.policy->ecsrp5_verifier(*user);
+  } else if (*user == cfg.auth->user) {
     v = verifier;
   }
   auto msg2 = hs->msg2(v);
@@ -615,16 +650,27 @@ TestRecord Server::Impl::new_record(const core::SockAddr& peer, const Command& c
 
 std::string Server::Impl::tick_until_end(SteadyClock::time_point start, const core::Interrupt& ended,
                                          const std::function<std::string()>& ended_reason,
-                                         const std::function<void(SteadyClock::time_point)>& on_tick) {
+                                         const std::function<void(SteadyClock::time_point)>& on_tick,
+                                         const TestGrant* grant) {
   auto next_tick = start + std::chrono::seconds(1);
   const bool capped = cfg.max_duration.count() > 0;
   const auto hard_end = start + cfg.max_duration;
+  const core::Interrupt* exhausted = grant != nullptr ? grant->exhausted() : nullptr;
   for (;;) {
     auto wake = capped ? std::min(next_tick, hard_end) : next_tick;
     auto timeout = std::chrono::duration_cast<core::Millis>(wake - SteadyClock::now()) + core::Millis(1);
-    int which = wait_any({stop->fd(), ended.fd()}, timeout);
+    // The budget check comes first: a data thread that ran out also ends its
+    // connection, and the quota is the reason worth reporting.
+    if (exhausted != nullptr && exhausted->requested()) {
+      return grant->exhausted_reason();
+    }
+    int which = exhausted != nullptr ? wait_any({stop->fd(), ended.fd(), exhausted->fd()}, timeout)
+                                     : wait_any({stop->fd(), ended.fd()}, timeout);
     if (which == 0) {
       return "server shutting down";
+    }
+    if (which == 2 || (exhausted != nullptr && exhausted->requested())) {
+      return grant->exhausted_reason();
     }
     if (which == 1) {
       return ended_reason();
@@ -645,12 +691,16 @@ std::string Server::Impl::tick_until_end(SteadyClock::time_point start, const co
 }
 
 void Server::Impl::test_ended(TestRecord& rec, SteadyClock::time_point start, const std::string& reason,
-                              std::optional<SteadyClock::time_point> end) {
+                              std::optional<SteadyClock::time_point> end, TestGrant* grant) {
   rec.duration_s = std::chrono::duration<double>(end.value_or(SteadyClock::now()) - start).count();
   rec.end_reason = reason.empty() ? "ended" : reason;
   // The client closing is the normal end (spec §15); policy ends are not errors.
   rec.ok = rec.end_reason == kPeerClosed || rec.end_reason == kPeerReset || rec.end_reason == "server shutting down" ||
-           rec.end_reason == "max duration reached";
+           rec.end_reason == "max duration reached" ||
+           (grant != nullptr && grant->exhausted() != nullptr && grant->exhausted()->requested());
+  if (grant != nullptr) {
+    grant->ended(rec);
+  }
   event(core::SyslogSeverity::kInfo, "TEST_END", end_fields(rec));
   if (csv) {
     if (auto r = csv->append(csv_row(rec)); !r) {
@@ -665,7 +715,8 @@ void Server::Impl::test_ended(TestRecord& rec, SteadyClock::time_point start, co
 }
 
 void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
-                            std::string_view auth, std::shared_ptr<MultiSession> multi) {
+                            std::string_view auth, std::shared_ptr<MultiSession> multi,
+                            std::unique_ptr<TestGrant> grant) {
   active.fetch_add(1);
   started.fetch_add(1);
   const bool server_rx = client_sends(cmd.direction);
@@ -679,6 +730,7 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   tc.expected_connections = cmd.connections();
   tc.idle_timeout = cfg.idle_timeout;
   tc.idle_armed = false;  // armed when the test starts, after the secondaries
+  tc.budget = grant ? grant->budget() : nullptr;
   TcpTransfer transfer(tc);
   TestRecord rec = new_record(peer, cmd, user, auth);
 
@@ -712,6 +764,9 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
   rec.start_unix_ms = unix_ms_now();
   transfer.arm_idle_timeout();
   event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec));
+  if (grant) {
+    grant->started(rec);
+  }
 
   // Status to the client when we receive (§8, §12), records for our own report.
   const auto start = SteadyClock::now();
@@ -725,7 +780,11 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
           transfer.send_status(encode_status(s.index, static_cast<unsigned>(s.local_cpu), s.rx_bytes));
         }
         rec.intervals.push_back(s);
-      });
+        if (grant) {
+          grant->interval(rec, s);
+        }
+      },
+      grant.get());
 
   if (multi) {
     std::lock_guard lock(multi->mu);
@@ -745,14 +804,17 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
     // The final partial interval, so the intervals sum to the totals.
     rec.intervals.push_back(
         meter.take(SteadyClock::now(), rec.rx_bytes, rec.tx_bytes, static_cast<int>(core::system_cpu_percent())));
+    if (grant) {
+      grant->interval(rec, rec.intervals.back());
+    }
   }
-  test_ended(rec, start, reason);
+  test_ended(rec, start, reason, std::nullopt, grant.get());
 }
 
 // §11: datagrams on the leased port, status both ways on the control connection
 // every second (§8: in UDP mode unconditionally, whether or not we receive).
 void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const Command& cmd, const std::string& user,
-                                std::string_view auth, UdpPortLease lease) {
+                                std::string_view auth, UdpPortLease lease, std::unique_ptr<TestGrant> grant) {
   active.fetch_add(1);
   started.fetch_add(1);
   TestRecord rec = new_record(peer, cmd, user, auth);
@@ -766,6 +828,7 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
   uc.dest = dest;
   uc.peer_ports = cmd.connections();  // §11.6: a client with N connections sends from N ports
   uc.wait_for_peer = core::Millis(200);
+  uc.budget = grant ? grant->budget() : nullptr;
   std::vector<core::Fd> socks;
   socks.push_back(std::move(lease.fd()));
   // The control connection now carries only status records; its silence for
@@ -775,16 +838,29 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
   record_udp_setup(rec, uc, lease.port());
   rec.start_unix_ms = unix_ms_now();
   event(core::SyslogSeverity::kInfo, "TEST_START", start_fields(rec) + " udp_port=" + std::to_string(lease.port()));
+  if (grant) {
+    grant->started(rec);
+  }
   const auto start = SteadyClock::now();
   session.start(start);
   std::string reason = tick_until_end(
       start, session.control().primary_ended(), [&] { return session.control().end_reason(); },
-      [&](SteadyClock::time_point now) { rec.intervals.push_back(session.tick(now, rec)); });
+      [&](SteadyClock::time_point now) {
+        rec.intervals.push_back(session.tick(now, rec));
+        if (grant) {
+          grant->interval(rec, rec.intervals.back());
+        }
+      },
+      grant.get());
 
   const auto end = SteadyClock::now();
   // §15: the client is gone (or we stop): no more datagrams, then count what was
   // still in flight, close the socket and give the port back.
+  const std::size_t ticked = rec.intervals.size();
   session.finish(rec, core::Millis(500), core::Millis(50), core::Millis(500));
+  for (std::size_t i = ticked; grant && i < rec.intervals.size(); ++i) {
+    grant->interval(rec, rec.intervals[i]);  // the final partial interval
+  }
   if (std::string e = session.udp().error(); !e.empty()) {
     log->warn("peer {}: {}", rec.peer, e);
   }
@@ -793,7 +869,7 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
     log->warn("peer {}: ignored {} datagram(s) from other addresses on UDP port {}", rec.peer, foreign, lease.port());
   }
   lease.release();
-  test_ended(rec, start, reason, end);
+  test_ended(rec, start, reason, end, grant.get());
 }
 
 }  // namespace linerate::btest

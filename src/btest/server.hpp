@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "btest/policy.hpp"
 #include "btest/report.hpp"
 #include "core/address.hpp"
 #include "core/interrupt.hpp"
@@ -58,6 +59,9 @@ struct ServerConfig {
   core::SyslogFormat syslog_format = core::SyslogFormat::kRfc5424;
   bool quiet = false;                                  // warnings and errors only
   std::function<void(const TestRecord&)> on_test_end;  // called after each test (tests, pro server)
+  /// Multi-user server (btest-pro): users, admission, byte budgets and records
+  /// come from here; `auth` is then unused and auth_method must not be kNone.
+  std::shared_ptr<ServerPolicy> policy;
 };
 
 struct ServerStats {

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include "btest/policy.hpp"
 #include "core/pacer.hpp"
 #include "core/thread_cache.hpp"
 
@@ -257,6 +258,10 @@ void TcpTransfer::reader_loop(Conn& c) noexcept {
         if (c.scanner) {
           c.scanner->feed(std::span<const std::byte>(buf.get(), static_cast<std::size_t>(n)), on_status);
         }
+        if (cfg_.budget != nullptr && !cfg_.budget->take_in(un)) {
+          reason = kQuotaReached;  // stop reading: the peer's window closes
+          break;
+        }
         continue;
       }
       if (n == 0) {
@@ -372,6 +377,10 @@ void TcpTransfer::sender_loop(Conn& c) noexcept {
       if (reason != nullptr || stop_send_.load(std::memory_order_relaxed)) {
         break;
       }
+    }
+    if (cfg_.budget != nullptr && !cfg_.budget->take_out(len)) {
+      reason = kQuotaReached;
+      break;
     }
     if (!write_fully(payload, len)) {
       break;

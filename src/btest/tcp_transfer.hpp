@@ -34,11 +34,15 @@
 
 namespace linerate::btest {
 
+class ByteBudget;  // btest/policy.hpp
+
 inline constexpr std::size_t kTcpWriteBytes = 256 * 1024;
 /// end_reason() when the peer closed or reset the connection: the normal end of
 /// a test (spec §15), whether or not it had read everything we sent.
 inline constexpr const char* kPeerClosed = "peer closed the connection";
 inline constexpr const char* kPeerReset = "peer reset the connection";
+/// end_reason() when the ByteBudget ran out.
+inline constexpr const char* kQuotaReached = "quota reached";
 
 struct TransferConfig {
   bool send = false;                         // this side transmits data
@@ -55,6 +59,9 @@ struct TransferConfig {
   // (UDP rate adaptation reacts at once instead of at the owner's next tick).
   // Must be noexcept-safe and cheap; it never runs after finish() returns.
   std::function<void(const Status&)> on_status;
+  // btest-pro quotas: charged before each write and after each read; when it runs
+  // out the connection ends with kQuotaReached. Not owned; outlives the transfer.
+  ByteBudget* budget = nullptr;
 };
 
 /// Peer status totals since the previous take_remote().

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "btest/policy.hpp"
 #include "btest/udp_batch.hpp"
 #include "core/pacer.hpp"
 
@@ -265,6 +266,9 @@ void UdpTransfer::sender_loop() noexcept {
 
     // 3-4. Patch the sequence numbers (each socket is its own flow) and send the
     // batch in one call.
+    if (cfg_.budget != nullptr && !cfg_.budget->take_out(uint64_t{n} * wire)) {
+      break;  // the quota is used up: the owner ends the test (TestGrant::exhausted)
+    }
     const std::size_t m = batch->build(n, seq[sock]);
     const int fd = sockets_[sock].get();
     const int rc = ::sendmmsg(fd, batch->msgs(), static_cast<unsigned>(m), 0);
@@ -361,6 +365,7 @@ void UdpTransfer::receiver_loop() noexcept {
     port_hi = static_cast<uint16_t>(port_lo + std::max(1U, cfg_.peer_ports) - 1);
   }
   uint16_t nat_port = 0;
+  uint64_t charged = 0;  // bytes already taken from cfg_.budget
 
   auto publish = [&] {
     const UdpRxTotals& t = acct.totals();
@@ -443,6 +448,14 @@ void UdpTransfer::receiver_loop() noexcept {
       }
     }
     publish();
+    if (cfg_.budget != nullptr) {
+      const uint64_t now_bytes = acct.totals().bytes;
+      const uint64_t fresh = now_bytes - charged;
+      charged = now_bytes;
+      if (fresh > 0 && !cfg_.budget->take_in(fresh)) {
+        break;  // the quota is used up: stop counting, the owner ends the test
+      }
+    }
     if (got > 0) {
       continue;  // keep reading while there is data: no poll per batch
     }

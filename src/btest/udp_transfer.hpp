@@ -47,6 +47,8 @@
 
 namespace linerate::btest {
 
+class ByteBudget;  // btest/policy.hpp
+
 /// Largest tx_size RouterOS accepts (udp-tx-size 28..64000, spec §3).
 inline constexpr unsigned kUdpMaxTxSize = 64000;
 inline constexpr unsigned kUdpMinPayload = 4;  // the sequence number (§11.4)
@@ -84,6 +86,9 @@ struct UdpTransferConfig {
   core::Millis wait_for_peer{0};
   bool allow_gso = true;  // false forces plain sendmmsg (benchmarks compare the two)
   bool allow_gro = true;
+  // btest-pro quotas: charged before each send batch and after each receive
+  // batch; when it runs out that direction stops. Not owned; outlives the transfer.
+  ByteBudget* budget = nullptr;
 };
 
 /// What the sender did and how it did it.
