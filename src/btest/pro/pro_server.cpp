@@ -1,0 +1,639 @@
+// btest/pro/pro_server.cpp — the btest-pro server: btest::Server with a policy
+// (users, admission, byte budgets) and one writer thread (usage, sessions,
+// intervals, rejections).
+//
+// Walkthrough of one test:
+//   1. login: ServerPolicy::md5_password / ecsrp5_verifier read the user from the
+//      control store (one query per login, under the control mutex).
+//   2. admission (Policy::admit): the per-IP slot (--max-conn-per-ip; a
+//      multi-connection test is admitted once), then the budgets of the user and
+//      of the IP. A principal's budget (PrincipalBudget) is shared by all its
+//      running tests on this server: nine atomic "remaining" counters (day, ISO
+//      week, month x total, in, out). It is built from the database when none of
+//      the principal's tests is running here: remaining = limit - (usage not yet
+//      committed by our writer + usage in the database), read in that order, so a
+//      commit racing the read can only make it count twice (refuse early), never
+//      not at all. Exhausted already = refused with the reason token.
+//   3. data path: TcpTransfer/UdpTransfer call ByteBudget::take_out before each
+//      send batch and take_in after each receive batch: atomics only, no lock,
+//      no database. The first counter to reach zero fires the grant's Interrupt;
+//      the test's ticker wakes at once and ends the test with the reason
+//      ("quota_daily_user_out"). N concurrent tests of one principal overshoot
+//      its limit by at most one batch each.
+//   4. every second: the interval goes to the writer queue as an IntervalRow plus
+//      UsageDeltas for the user and the IP (the usage that is stored is the sum
+//      of the intervals, i.e. exactly the test's byte totals).
+//   5. end: the session end is queued and the writer is woken; the grant's
+//      destructor releases the IP slot and the budgets.
+// The writer thread commits the queue in one transaction at least every
+// flush_interval and right after a test ends. A kill -9 loses at most what was
+// queued since the last commit and never counts anything twice: each delta is
+// committed exactly once.
+//
+// Known limits: a test that runs across midnight keeps the day's budget it
+// started with (its usage is recorded in the windows it was moved in); with
+// several servers sharing PostgreSQL, each server sees the others' usage when it
+// rebuilds a budget (at a principal's first test), not during a running test.
+#include "btest/pro/pro_server.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "btest/pro/windows.hpp"
+
+namespace linerate::btest::pro {
+namespace {
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string principal_key(const Principal& p) { return (p.kind == PrincipalKind::kUser ? "u:" : "i:") + p.key; }
+
+// ---------------------------------------------------------------------------
+// Budgets
+
+// Slot order: for each window (day, week, month) total, in, out.
+constexpr std::size_t kSlots = 9;
+constexpr std::array<const char*, 3> kWindowNames = {"daily", "weekly", "monthly"};
+constexpr std::array<const char*, 3> kDirSuffix = {"", "_in", "_out"};
+
+std::array<uint64_t, kSlots> slot_limits(const Limits& l) {
+  return {l.day.total, l.day.in,      l.day.out,  l.week.total, l.week.in,
+          l.week.out,  l.month.total, l.month.in, l.month.out};
+}
+
+std::array<uint64_t, kSlots> slot_used(const UsageByWindow& u) {
+  return {u.day.total(), u.day.in,        u.day.out,  u.week.total(), u.week.in,
+          u.week.out,    u.month.total(), u.month.in, u.month.out};
+}
+
+bool any_limit(const Limits& l) {
+  auto s = slot_limits(l);
+  return std::any_of(s.begin(), s.end(), [](uint64_t v) { return v != 0; });
+}
+
+/// The shared allowance of one principal (user or IP) on this server.
+class PrincipalBudget {
+ public:
+  PrincipalBudget(const Principal& who, const Limits& limits, const UsageByWindow& used, WindowStarts windows)
+      : windows_(std::move(windows)), limits_(limits) {
+    auto lim = slot_limits(limits);
+    auto use = slot_used(used);
+    for (std::size_t i = 0; i < kSlots; ++i) {
+      limited_[i] = lim[i] != 0;
+      int64_t rem = limited_[i] ? static_cast<int64_t>(std::min<uint64_t>(lim[i], INT64_MAX)) -
+                                      static_cast<int64_t>(std::min<uint64_t>(use[i], INT64_MAX))
+                                : INT64_MAX;
+      remaining_[i].store(rem, std::memory_order_relaxed);
+      reasons_[i] = std::string("quota_") + kWindowNames[i / 3] + (who.kind == PrincipalKind::kUser ? "_user" : "_ip") +
+                    kDirSuffix[i % 3];
+    }
+  }
+
+  /// Charge `bytes` in one direction; false when a counter of this principal is
+  /// (now) used up. Lock-free.
+  bool take(bool out, uint64_t bytes) noexcept {
+    const auto b = static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX / 4));
+    bool ok = true;
+    for (std::size_t w = 0; w < 3; ++w) {
+      for (std::size_t d : {std::size_t{0}, out ? std::size_t{2} : std::size_t{1}}) {
+        std::size_t i = w * 3 + d;
+        if (!limited_[i]) {
+          continue;
+        }
+        if (remaining_[i].fetch_sub(b, std::memory_order_relaxed) - b <= 0) {
+          int none = -1;
+          first_out_.compare_exchange_strong(none, static_cast<int>(i), std::memory_order_relaxed);
+          ok = false;
+        }
+      }
+    }
+    return ok;
+  }
+
+  /// The reason token of a used-up counter, or empty.
+  [[nodiscard]] std::string exhausted() const {
+    if (int i = first_out_.load(std::memory_order_relaxed); i >= 0) {
+      return reasons_[static_cast<std::size_t>(i)];
+    }
+    for (std::size_t i = 0; i < kSlots; ++i) {
+      if (limited_[i] && remaining_[i].load(std::memory_order_relaxed) <= 0) {
+        return reasons_[i];
+      }
+    }
+    return {};
+  }
+
+  [[nodiscard]] const WindowStarts& windows() const { return windows_; }
+  [[nodiscard]] const Limits& limits() const { return limits_; }
+
+  unsigned active = 0;  // running tests on this server; guarded by Policy::mu_
+
+ private:
+  WindowStarts windows_;
+  Limits limits_;
+  std::array<std::atomic<int64_t>, kSlots> remaining_{};
+  std::array<bool, kSlots> limited_{};
+  std::array<std::string, kSlots> reasons_;
+  std::atomic<int> first_out_{-1};
+};
+
+// ---------------------------------------------------------------------------
+// Writer
+
+/// The one thread that writes usage, session ends, intervals and rejections.
+class Writer {
+ public:
+  Writer(std::unique_ptr<Store> store, std::chrono::milliseconds every, std::shared_ptr<spdlog::logger> log)
+      : store_(std::move(store)), every_(every), log_(std::move(log)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Writer() { stop(); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  /// Flush what is queued and end the thread. Idempotent.
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        return;
+      }
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  void usage(const Principal& who, const WindowStarts& w, uint64_t in, uint64_t out) {
+    if (in == 0 && out == 0) {
+      return;
+    }
+    std::lock_guard lock(mu_);
+    // One delta per principal and window set per flush, however many tests and
+    // seconds feed it.
+    auto [slot, fresh] =
+        usage_index_.try_emplace(principal_key(who) + '|' + w.day + '|' + w.week + '|' + w.month, queue_.usage.size());
+    if (fresh) {
+      queue_.usage.push_back(UsageDelta{who, w, in, out});
+    } else {
+      queue_.usage[slot->second].in += in;
+      queue_.usage[slot->second].out += out;
+    }
+    Usage& p = pending_[principal_key(who)];
+    p.in += in;
+    p.out += out;
+  }
+  void interval(const IntervalRow& row) {
+    std::lock_guard lock(mu_);
+    queue_.intervals.push_back(row);
+  }
+  void rejection(RejectionRow row) {
+    std::lock_guard lock(mu_);
+    queue_.rejections.push_back(std::move(row));
+  }
+  /// A session ended: queued, and flushed now rather than at the next period.
+  void session_end(SessionRow row) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.session_ends.push_back(std::move(row));
+      urgent_ = true;
+    }
+    cv_.notify_all();
+  }
+  /// Bytes of `who` queued or being committed: not in the database yet.
+  [[nodiscard]] Usage pending(const Principal& who) {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(principal_key(who));
+    return it == pending_.end() ? Usage{} : it->second;
+  }
+
+ private:
+  void loop() {
+    constexpr int kMaxAttempts = 5;
+    int failures = 0;
+    WriteBatch batch;
+    for (;;) {
+      bool last = false;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, every_, [&] { return stopping_ || urgent_; });
+        urgent_ = false;
+        last = stopping_;
+        append(batch, std::move(queue_));
+        queue_ = WriteBatch{};
+        usage_index_.clear();
+      }
+      if (!batch.empty()) {
+        if (auto r = store_->write(batch); r) {
+          settle(batch);
+          batch = WriteBatch{};
+          failures = 0;
+        } else if (++failures >= kMaxAttempts) {
+          log_->error("database: dropping a batch after {} failed writes: {}", failures, r.error().message());
+          settle(batch);
+          batch = WriteBatch{};
+          failures = 0;
+        } else {
+          log_->warn("database write failed (will retry): {}", r.error().message());
+        }
+      }
+      if (last) {
+        return;
+      }
+    }
+  }
+
+  static void append(WriteBatch& to, WriteBatch&& from) {
+    auto move_all = [](auto& dst, auto& src) {
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+    };
+    move_all(to.usage, from.usage);
+    move_all(to.session_ends, from.session_ends);
+    move_all(to.intervals, from.intervals);
+    move_all(to.rejections, from.rejections);
+  }
+
+  // The batch is in the database (or given up): it is no longer pending.
+  void settle(const WriteBatch& b) {
+    std::lock_guard lock(mu_);
+    for (const UsageDelta& d : b.usage) {
+      auto it = pending_.find(principal_key(d.who));
+      if (it != pending_.end()) {
+        it->second.in -= std::min(it->second.in, d.in);
+        it->second.out -= std::min(it->second.out, d.out);
+        if (it->second.in == 0 && it->second.out == 0) {
+          pending_.erase(it);
+        }
+      }
+    }
+  }
+
+  std::unique_ptr<Store> store_;
+  std::chrono::milliseconds every_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  WriteBatch queue_;
+  std::map<std::string, std::size_t> usage_index_;  // queue_.usage entry per principal and windows
+  std::map<std::string, Usage> pending_;
+  bool urgent_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------
+// Policy and grants
+
+class Policy;
+
+class Grant final : public TestGrant, public ByteBudget {
+ public:
+  Grant(Policy& p, std::string ip, std::string user, std::shared_ptr<PrincipalBudget> user_budget,
+        std::shared_ptr<PrincipalBudget> ip_budget)
+      : policy_(p),
+        ip_(std::move(ip)),
+        user_(std::move(user)),
+        user_budget_(std::move(user_budget)),
+        ip_budget_(std::move(ip_budget)) {}
+  ~Grant() override;
+
+  ByteBudget* budget() noexcept override { return user_budget_ || ip_budget_ ? this : nullptr; }
+  const core::Interrupt* exhausted() const noexcept override { return &exhausted_; }
+  std::string exhausted_reason() const override {
+    std::string r = user_budget_ ? user_budget_->exhausted() : std::string();
+    if (r.empty() && ip_budget_) {
+      r = ip_budget_->exhausted();
+    }
+    return r.empty() ? "quota" : r;
+  }
+
+  bool take_out(uint64_t bytes) noexcept override { return take(true, bytes); }
+  bool take_in(uint64_t bytes) noexcept override { return take(false, bytes); }
+
+  void started(const TestRecord& rec) override;
+  void interval(const TestRecord& rec, const IntervalSample& s) override;
+  void ended(const TestRecord& rec) override;
+
+ private:
+  bool take(bool out, uint64_t bytes) noexcept {
+    bool ok = true;
+    if (user_budget_) {
+      ok = user_budget_->take(out, bytes) && ok;
+    }
+    if (ip_budget_) {
+      ok = ip_budget_->take(out, bytes) && ok;
+    }
+    if (!ok && !exhausted_.requested()) {
+      exhausted_.request();
+    }
+    return ok;
+  }
+
+  Policy& policy_;
+  std::string ip_;
+  std::string user_;
+  std::shared_ptr<PrincipalBudget> user_budget_;
+  std::shared_ptr<PrincipalBudget> ip_budget_;
+  core::Interrupt exhausted_;
+  int64_t session_id_ = 0;
+};
+
+class Policy final : public ServerPolicy {
+ public:
+  Policy(const ServeConfig& cfg, std::unique_ptr<Store> control, Writer& writer, std::shared_ptr<spdlog::logger> log)
+      : cfg_(cfg), control_(std::move(control)), writer_(writer), log_(std::move(log)) {}
+
+  std::optional<std::string> md5_password(std::string_view name) override {
+    auto u = find_user(name);
+    if (!u || !u->enabled || !u->allow_md5 || !u->md5_password) {
+      return std::nullopt;
+    }
+    return u->md5_password;
+  }
+
+  std::optional<ecsrp5::Verifier> ecsrp5_verifier(std::string_view name) override {
+    auto u = find_user(name);
+    if (!u || !u->enabled) {
+      return std::nullopt;
+    }
+    auto v = ecsrp5::verifier_from_text(u->verifier);
+    if (!v) {
+      log_->error("user {}: stored verifier unusable: {}", u->name, v.error().message());
+      return std::nullopt;
+    }
+    return *v;
+  }
+
+  core::Result<std::unique_ptr<TestGrant>> admit(const TestRequest& req) override {
+    const std::string ip = req.peer.ip();
+    std::optional<User> user;
+    if (!req.user.empty()) {
+      user = find_user(req.user);
+      if (!user || !user->enabled) {
+        return refuse(ip, req.user, "user_disabled");  // disabled between login and here
+      }
+    }
+    const WindowStarts windows = window_starts(std::chrono::system_clock::now());
+    std::lock_guard lock(mu_);
+    unsigned& slots = ip_active_[ip];
+    if (cfg_.max_conn_per_ip != 0 && slots >= cfg_.max_conn_per_ip) {
+      release_ip_locked(ip, false);
+      return refuse(ip, req.user, "ip_limit");
+    }
+    std::shared_ptr<PrincipalBudget> ub;
+    std::shared_ptr<PrincipalBudget> ib;
+    if (user && any_limit(user->limits)) {
+      auto b = budget_locked(Principal{PrincipalKind::kUser, user->name}, user->limits, windows);
+      if (!b) {
+        release_ip_locked(ip, false);
+        return tl::unexpected(b.error());
+      }
+      ub = *b;
+    }
+    if (any_limit(cfg_.ip_limits)) {
+      auto b = budget_locked(Principal{PrincipalKind::kIp, ip}, cfg_.ip_limits, windows);
+      if (!b) {
+        release_ip_locked(ip, false);
+        return tl::unexpected(b.error());
+      }
+      ib = *b;
+    }
+    for (const auto& b : {ub, ib}) {
+      if (b) {
+        if (std::string why = b->exhausted(); !why.empty()) {
+          release_ip_locked(ip, false);
+          return refuse(ip, req.user, why);
+        }
+      }
+    }
+    ++slots;
+    if (ub) {
+      ++ub->active;
+    }
+    if (ib) {
+      ++ib->active;
+    }
+    return std::unique_ptr<TestGrant>(std::make_unique<Grant>(*this, ip, req.user, ub, ib));
+  }
+
+  void rejected(const core::SockAddr& peer, std::string_view user, std::string_view reason) override {
+    writer_.rejection(RejectionRow{now_unix_ms(), cfg_.server_name, peer.ip(), std::string(user), std::string(reason)});
+  }
+
+  // --- for Grant
+  void release(const std::string& ip, const std::shared_ptr<PrincipalBudget>& ub,
+               const std::shared_ptr<PrincipalBudget>& ib) {
+    std::lock_guard lock(mu_);
+    release_ip_locked(ip, true);
+    for (const auto& b : {ub, ib}) {
+      if (b && b->active > 0) {
+        --b->active;
+      }
+    }
+  }
+  int64_t begin_session(const SessionRow& row) {
+    std::lock_guard lock(control_mu_);
+    auto id = control_->begin_session(row);
+    if (!id) {
+      log_->warn("database: recording the session of {} failed: {}", row.ip, id.error().message());
+      return 0;
+    }
+    return *id;
+  }
+  Writer& writer() { return writer_; }
+  const ServeConfig& cfg() const { return cfg_; }
+
+ private:
+  std::optional<User> find_user(std::string_view name) {
+    std::lock_guard lock(control_mu_);
+    auto u = control_->find_user(name);
+    if (!u) {
+      log_->error("database: looking up user {}: {}", name, u.error().message());
+      return std::nullopt;
+    }
+    return *u;
+  }
+
+  core::Result<std::unique_ptr<TestGrant>> refuse(const std::string& ip, const std::string& user,
+                                                  const std::string& reason) {
+    writer_.rejection(RejectionRow{now_unix_ms(), cfg_.server_name, ip, user, reason});
+    return core::fail(reason);
+  }
+
+  void release_ip_locked(const std::string& ip, bool had_slot) {
+    auto it = ip_active_.find(ip);
+    if (it == ip_active_.end()) {
+      return;
+    }
+    if (had_slot && it->second > 0) {
+      --it->second;
+    }
+    if (it->second == 0) {
+      ip_active_.erase(it);
+    }
+  }
+
+  // The principal's shared budget; rebuilt from the database when none of its
+  // tests runs here or the calendar window changed (file comment, step 2).
+  core::Result<std::shared_ptr<PrincipalBudget>> budget_locked(const Principal& who, const Limits& limits,
+                                                               const WindowStarts& windows) {
+    const std::string key = principal_key(who);
+    auto it = budgets_.find(key);
+    if (it != budgets_.end() && it->second->active > 0 && it->second->windows() == windows &&
+        it->second->limits() == limits) {
+      return it->second;
+    }
+    const Usage pending = writer_.pending(who);  // first: see the file comment
+    UsageByWindow used;
+    {
+      std::lock_guard lock(control_mu_);
+      auto u = control_->usage(who, windows);
+      if (!u) {
+        log_->error("database: reading usage of {}: {}", who.key, u.error().message());
+        return core::fail("db_error");
+      }
+      used = *u;
+    }
+    for (Usage* w : {&used.day, &used.week, &used.month}) {
+      w->in += pending.in;
+      w->out += pending.out;
+    }
+    auto b = std::make_shared<PrincipalBudget>(who, limits, used, windows);
+    if (it != budgets_.end() && it->second->active > 0) {
+      // The window or the limits changed while tests run: they keep the old
+      // budget object, new tests get the new one.
+      it->second = b;
+    } else {
+      budgets_[key] = b;
+    }
+    return b;
+  }
+
+  const ServeConfig& cfg_;
+  std::mutex control_mu_;  // the control-plane store connection
+  std::unique_ptr<Store> control_;
+  Writer& writer_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mu_;  // admission state below
+  std::map<std::string, unsigned> ip_active_;
+  std::map<std::string, std::shared_ptr<PrincipalBudget>> budgets_;
+};
+
+Grant::~Grant() { policy_.release(ip_, user_budget_, ip_budget_); }
+
+void Grant::started(const TestRecord& rec) {
+  SessionRow row;
+  row.server = policy_.cfg().server_name;
+  row.started_unix_ms = rec.start_unix_ms;
+  row.user = user_;
+  row.ip = ip_;
+  row.proto = rec.proto == Proto::kUdp ? "udp" : "tcp";
+  row.direction = std::string(direction_name(rec.direction));
+  row.connections = rec.connections;
+  row.status = "running";
+  session_id_ = policy_.begin_session(row);
+}
+
+void Grant::interval(const TestRecord& /*rec*/, const IntervalSample& s) {
+  // in = client -> server = what we received; out = what we sent.
+  const WindowStarts windows = window_starts(std::chrono::system_clock::now());
+  Writer& w = policy_.writer();
+  if (!user_.empty()) {
+    w.usage(Principal{PrincipalKind::kUser, user_}, windows, s.rx_bytes, s.tx_bytes);
+  }
+  w.usage(Principal{PrincipalKind::kIp, ip_}, windows, s.rx_bytes, s.tx_bytes);
+  if (session_id_ != 0) {
+    IntervalRow row;
+    row.session_id = session_id_;
+    row.second = s.index > 0 ? s.index - 1 : 0;
+    row.bytes_in = s.rx_bytes;
+    row.bytes_out = s.tx_bytes;
+    row.lost = s.lost > 0 ? static_cast<uint64_t>(s.lost) : 0;
+    row.cpu_local = s.local_cpu;
+    row.cpu_remote = s.remote_cpu;
+    w.interval(row);
+  }
+}
+
+void Grant::ended(const TestRecord& rec) {
+  if (session_id_ == 0) {
+    return;
+  }
+  SessionRow row;
+  row.id = session_id_;
+  row.ended_unix_ms = now_unix_ms();
+  row.connections = rec.connections;
+  row.bytes_in = rec.rx_bytes;
+  row.bytes_out = rec.tx_bytes;
+  row.lost = rec.udp.lost;
+  if (exhausted_.requested()) {
+    row.status = exhausted_reason();
+  } else if (rec.end_reason == "max duration reached") {
+    row.status = "max_duration";
+  } else if (rec.ok) {
+    row.status = "ok";
+  } else {
+    row.status = "error";
+  }
+  policy_.writer().session_end(std::move(row));
+}
+
+}  // namespace
+
+core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& stop) {
+  if (cfg.server.auth_method == AuthMethod::kNone) {
+    return core::fail("serve: btest-pro needs an authentication method (--auth ecsrp5 or md5)");
+  }
+  auto control = Store::open(cfg.db_url);
+  if (!control) {
+    return tl::unexpected(control.error());
+  }
+  auto writer_store = Store::open(cfg.db_url);
+  if (!writer_store) {
+    return tl::unexpected(writer_store.error());
+  }
+  auto log = spdlog::stderr_color_mt("btest-pro");
+  log->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  log->set_level(cfg.server.quiet ? spdlog::level::warn : spdlog::level::info);
+  struct DropLogger {
+    ~DropLogger() { spdlog::drop("btest-pro"); }
+  } drop_logger;
+  if (auto n = (*control)->close_stale_sessions(cfg.server_name, now_unix_ms()); !n) {
+    return tl::unexpected(n.error());
+  } else if (*n > 0) {
+    log->warn("{} session(s) of {} were still 'running' (killed process): marked interrupted", *n, cfg.server_name);
+  }
+
+  Writer writer(std::move(*writer_store), cfg.flush_interval, log);
+  auto policy = std::make_shared<Policy>(cfg, std::move(*control), writer, log);
+  ServerConfig sc = cfg.server;
+  sc.auth.reset();
+  sc.policy = policy;
+  auto server = Server::create(std::move(sc));
+  if (!server) {
+    return tl::unexpected(server.error());
+  }
+  log->info("btest-pro {} on port {} ({} database, auth {})", cfg.server_name, (*server)->port(),
+            cfg.db_url.rfind("postgres", 0) == 0 ? "postgresql" : "sqlite", auth_method_name(cfg.server.auth_method));
+  (*server)->run(stop);
+  server->reset();  // every test has ended: their grants are gone
+  writer.stop();    // the last flush
+  return {};
+}
+
+}  // namespace linerate::btest::pro

@@ -1,0 +1,40 @@
+// btest/pro/pro_server.hpp — the btest-pro server: `btest -s` with users from a
+// Store, per-user and per-IP quotas enforced in the data path, and every test
+// recorded (sessions, per-second intervals, rejections).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "btest/pro/store.hpp"
+#include "btest/server.hpp"
+#include "core/interrupt.hpp"
+#include "core/result.hpp"
+
+namespace linerate::btest::pro {
+
+struct ServeConfig {
+  /// Port, listeners, timeouts, max_duration, max_sessions, UDP range, CSV,
+  /// syslog: exactly as `btest -s`. `server.auth` is unused (users come from the
+  /// store); `server.auth_method` is the method offered to every client
+  /// (kEcSrp5 by default, kMd5 for old clients: only users with allow_md5 can
+  /// then log in; kNone is refused by run_server).
+  ServerConfig server;
+  std::string db_url;  // as Store::open()
+  /// Per-IP limits (per user limits live on each User).
+  Limits ip_limits;
+  /// Concurrent tests per client IP (a multi-connection test counts once); 0 = unlimited.
+  unsigned max_conn_per_ip = 0;
+  /// Zone of the calendar windows: "UTC" (default) or an IANA name under /usr/share/zoneinfo.
+  std::string time_zone = "UTC";
+  /// Recorded with every session and rejection; default "<hostname>:<port>".
+  std::string server_name;
+  /// The writer thread flushes at least this often (and at every session end).
+  std::chrono::milliseconds flush_interval{1000};
+};
+
+/// Open the store, close stale sessions of this server, serve until `stop`.
+/// Returns an error for a bad configuration or an unreachable database.
+core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& stop);
+
+}  // namespace linerate::btest::pro
