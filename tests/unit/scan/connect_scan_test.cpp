@@ -425,6 +425,50 @@ TEST(ConnectScan, UnansweredPortIsRetriedThenFiltered) {
   EXPECT_EQ(once.progress.probes_sent, 1u);
 }
 
+// --min-rate lets connects exceed the congestion window. 512 pairs that never
+// answer (127.0.2.0/23 to a port whose wildcard listener has a full accept queue:
+// the kernel drops the SYNs) keep the window at its initial 256, so without a
+// floor at most 256 are ever in flight; with a floor far above what is reached,
+// the window stops limiting after the first second and all 512 go out. The scan
+// is stopped at 1.6 s, long before the 5 s timeout.
+uint64_t max_in_flight_with_min_rate(double min_rate) {
+  BlackHole bh{listen_on("0.0.0.0", 0), {}};
+  auto addr = core::parse_ip("127.0.0.1", bh.listener.port);
+  auto c = core::tcp_connect(*addr, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(c.has_value());
+  if (c) {
+    bh.client = std::move(*c);
+  }
+  TargetSet targets;
+  targets.add_range(Range4{0x7F000200u, 0x7F0003FFu});
+  std::vector<uint16_t> pl{bh.listener.port};
+  ConnectScanConfig cfg = fast_config();
+  cfg.threads = 1;
+  cfg.max_parallelism = 1024;
+  cfg.initial_rtt_timeout = std::chrono::milliseconds(5000);
+  cfg.min_rtt_timeout = std::chrono::milliseconds(5000);
+  cfg.max_rtt_timeout = std::chrono::milliseconds(5000);
+  cfg.min_rate_pps = min_rate;
+  core::Interrupt stop;
+  uint64_t peak = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = connect_scan(
+      targets, PortSet::from_ports(pl), cfg, stop, [](const PortResult&) {},
+      [&](const ScanProgress& p) {
+        peak = std::max(peak, p.in_flight);
+        if (std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(1600)) {
+          stop.request();
+        }
+      });
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
+  return peak;
+}
+
+TEST(ConnectScan, MinRateLetsConnectsExceedTheCongestionWindow) {
+  EXPECT_LE(max_in_flight_with_min_rate(0), 256u);
+  EXPECT_EQ(max_in_flight_with_min_rate(1e6), 512u);
+}
+
 TEST(ConnectScan, HostTimeoutStopsRetries) {
   BlackHole bh = make_black_hole();
   std::vector<uint16_t> pl{bh.listener.port};
