@@ -59,6 +59,11 @@ class TestGrant {
   virtual void started(const TestRecord& rec) = 0;
   /// One second of the test (and the final partial one).
   virtual void interval(const TestRecord& rec, const IntervalSample& s) = 0;
+  /// The test is ending, before the server closes its side (the client may
+  /// start its next test the moment it sees that): release what the next test
+  /// must find free, such as a per-IP slot. budget() stays valid until the grant
+  /// is destroyed.
+  virtual void finishing() = 0;
   /// The test is over; rec is final (end_reason set).
   virtual void ended(const TestRecord& rec) = 0;
 };

@@ -790,6 +790,9 @@ void Server::Impl::run_test(core::Fd fd, const core::SockAddr& peer, const Comma
     std::lock_guard lock(multi->mu);
     multi->closed = true;
   }
+  if (grant) {
+    grant->finishing();
+  }
   transfer.finish(core::Millis(2000));
   if (multi) {
     release_token(multi);
@@ -857,6 +860,9 @@ void Server::Impl::run_udp_test(core::Fd fd, const core::SockAddr& peer, const C
   // §15: the client is gone (or we stop): no more datagrams, then count what was
   // still in flight, close the socket and give the port back.
   const std::size_t ticked = rec.intervals.size();
+  if (grant) {
+    grant->finishing();
+  }
   session.finish(rec, core::Millis(500), core::Millis(50), core::Millis(500));
   for (std::size_t i = ticked; grant && i < rec.intervals.size(); ++i) {
     grant->interval(rec, rec.intervals[i]);  // the final partial interval

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "btest/pro/store.hpp"
@@ -31,6 +32,9 @@ struct ServeConfig {
   std::string server_name;
   /// The writer thread flushes at least this often (and at every session end).
   std::chrono::milliseconds flush_interval{1000};
+  /// The calendar clock that picks quota windows (tests inject one to cross
+  /// midnight, a week or a month); empty = the system clock.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 /// Open the store, close stale sessions of this server, serve until `stop`.
