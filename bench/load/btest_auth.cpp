@@ -92,6 +92,7 @@ struct AuthConfig {
   std::string direction = "receive";  // of the command, client's words; "transmit" to keep the server quiet
   std::string user;
   std::string password;
+  unsigned users = 0;  // > 0: login i uses user "<user><i % users>" (a user database, btest-pro)
   core::Millis deadline{60'000};
   core::Millis timeout{5'000};
   int server_pid = 0;  // 0 = do not read the server's CPU time
@@ -115,7 +116,8 @@ double ms_since(SteadyClock::time_point t0) {
 }
 
 // One login; fills `out`. Every wait is bounded by cfg.timeout from the start.
-void do_login(const AuthConfig& cfg, const core::SockAddr& addr, const btest::Bytes16& command, Login& out) {
+void do_login(const AuthConfig& cfg, const std::string& user, const core::SockAddr& addr,
+              const btest::Bytes16& command, Login& out) {
   const auto t0 = SteadyClock::now();
   const auto deadline = t0 + cfg.timeout;
   auto left = [&] {
@@ -154,12 +156,12 @@ void do_login(const AuthConfig& cfg, const core::SockAddr& addr, const btest::By
     if (auto r = core::read_exact(s, challenge, left()); !r) {
       return fail("MD5 challenge", r.error().message());
     }
-    const btest::Bytes48 resp = btest::encode_md5_response(cfg.user, cfg.password, challenge);
+    const btest::Bytes48 resp = btest::encode_md5_response(user, cfg.password, challenge);
     if (auto r = core::write_all(s, resp, left()); !r) {
       return fail("MD5 response", r.error().message());
     }
   } else {
-    auto hs = ecsrp5::ClientHandshake::start(cfg.user, cfg.password);
+    auto hs = ecsrp5::ClientHandshake::start(user, cfg.password);
     if (!hs) {
       return fail("EC-SRP5 start", hs.error().message());
     }
@@ -233,7 +235,8 @@ void worker(Run& run) {
     }
     Login l;
     try {
-      do_login(run.cfg, run.addr, run.command, l);
+      const std::string user = run.cfg.users > 0 ? run.cfg.user + std::to_string(i % run.cfg.users) : run.cfg.user;
+      do_login(run.cfg, user, run.addr, run.command, l);
     } catch (const std::exception& e) {
       l = Login{};
       l.error = std::string("exception: ") + e.what();
@@ -318,6 +321,8 @@ std::optional<AuthConfig> parse_args(int argc, char** argv, int& exit_code) {
       ->check(CLI::IsMember({"receive", "transmit"}));
   app.add_option("-a,--user", cfg.user, "User name")->required();
   app.add_option("-p,--password", cfg.password, "Password")->required();
+  app.add_option("--users", cfg.users,
+                 "Spread logins over N users named <-a>0 .. <-a>N-1, all with password -p (a user database)");
   app.add_option("--deadline", deadline, "Start no login after this long; the rest fail (default 60 s)");
   app.add_option("--timeout", timeout, "Bound on one login, connect to OK (default 5 s)");
   app.add_option("--server-pid", cfg.server_pid, "Read this server process's CPU time from /proc before and after")
