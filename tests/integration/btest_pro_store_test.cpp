@@ -381,6 +381,27 @@ TYPED_TEST(StoreTest, SessionLifecycleIntervalsAndRejections) {
   EXPECT_FALSE(*s.session(*id + 100));
 }
 
+// The writer's batch insert: one transaction, every row gets its own id, and the
+// rows read back as inserted.
+TYPED_TEST(StoreTest, BeginSessionsInsertsABatchWithDistinctIds) {
+  Store& s = this->store();
+  std::vector<SessionRow> rows = {session_row("w", 10, "192.0.2.10"), session_row("w", 11, "192.0.2.11"),
+                                  session_row("w", 12, "2001:db8::12")};
+  ASSERT_TRUE(s.begin_sessions(rows));
+  std::set<int64_t> ids;
+  for (const SessionRow& r : rows) {
+    EXPECT_GT(r.id, 0);
+    ids.insert(r.id);
+    auto back = s.session(r.id);
+    ASSERT_TRUE(back && *back);
+    EXPECT_EQ((*back)->ip, r.ip);
+    EXPECT_EQ((*back)->status, "running");
+  }
+  EXPECT_EQ(ids.size(), rows.size());
+  std::vector<SessionRow> none;
+  EXPECT_TRUE(s.begin_sessions(none));
+}
+
 TYPED_TEST(StoreTest, CloseStaleSessionsOfOneServer) {
   Store& s = this->store();
   auto a1 = s.begin_session(session_row("a", 1, "192.0.2.1"));

@@ -299,11 +299,18 @@ class Writer {
       }
       // Sessions first (each its own insert: the database assigns the id), then
       // their rows; a session whose insert failed loses its rows (logged).
-      for (auto& [ref, row] : starts) {
-        if (auto id = store_->begin_session(row); id) {
-          ref->id.store(*id);
+      if (!starts.empty()) {
+        std::vector<SessionRow> rows;
+        rows.reserve(starts.size());
+        for (auto& st : starts) {
+          rows.push_back(st.second);
+        }
+        if (auto r = store_->begin_sessions(rows); r) {
+          for (std::size_t i = 0; i < rows.size(); ++i) {
+            starts[i].first->id.store(rows[i].id);
+          }
         } else {
-          log_->warn("database: recording the session of {} failed: {}", row.ip, id.error().message());
+          log_->warn("database: recording {} session start(s) failed: {}", rows.size(), r.error().message());
         }
       }
       for (auto& [ref, row] : intervals) {

@@ -164,6 +164,9 @@ class Store {
 
   // sessions
   virtual core::Result<int64_t> begin_session(const SessionRow& s) = 0;
+  /// begin_session for many rows in one transaction (the writer thread: one
+  /// commit per flush instead of one per test); sets each row's id. All or nothing.
+  virtual core::Result<void> begin_sessions(std::vector<SessionRow>& rows) = 0;
   /// Sessions of `server` still "running" (a killed process) become "interrupted".
   virtual core::Result<uint64_t> close_stale_sessions(std::string_view server, int64_t now_unix_ms) = 0;
   virtual core::Result<std::optional<SessionRow>> session(int64_t id) = 0;

@@ -334,6 +334,24 @@ class PgStore final : public Store {
     return r->i64(0, 0);
   }
 
+  core::Result<void> begin_sessions(std::vector<SessionRow>& rows) override {
+    if (rows.empty()) {
+      return {};
+    }
+    auto tx = PgTransaction::begin(conn_);
+    if (!tx) {
+      return err(tx);
+    }
+    for (SessionRow& s : rows) {
+      auto id = begin_session(s);
+      if (!id) {
+        return tl::unexpected(id.error());
+      }
+      s.id = *id;
+    }
+    return tx->commit();
+  }
+
   core::Result<uint64_t> close_stale_sessions(std::string_view server, int64_t now_unix_ms) override {
     auto r = conn_.exec("closing stale sessions",
                         "UPDATE sessions SET status = 'interrupted', ended_ms = $1 WHERE server = $2 AND status = "

@@ -332,6 +332,24 @@ class SqliteStore final : public Store {
     });
   }
 
+  core::Result<void> begin_sessions(std::vector<SessionRow>& rows) override {
+    if (rows.empty()) {
+      return {};
+    }
+    return guard("recording session starts", [&]() -> core::Result<void> {
+      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+      for (SessionRow& s : rows) {
+        auto id = begin_session(s);
+        if (!id) {
+          return tl::unexpected(id.error());
+        }
+        s.id = *id;
+      }
+      tx.commit();
+      return {};
+    });
+  }
+
   core::Result<uint64_t> close_stale_sessions(std::string_view server, int64_t now_unix_ms) override {
     return guard("closing stale sessions", [&]() -> core::Result<uint64_t> {
       SQLite::Statement q(db_,
