@@ -2,7 +2,6 @@
 #include "pro_cli.hpp"
 
 #include <array>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -325,38 +324,18 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     s.handshake_timeout = *ht;
     s.secondary_timeout = *st;
     s.idle_timeout = *it;
-    {
-      unsigned first = 0;
-      unsigned last = 0;
-      char dash = 0;
-      char extra = 0;
-      std::istringstream in(udp_ports);
-      if (!(in >> first >> dash >> last) || dash != '-' || (in >> extra) || first == 0 || first > last ||
-          last > 65535 - 256) {
-        return usage("--udp-ports: '" + udp_ports +
-                     "' is not FIRST-LAST with 1 <= FIRST <= LAST <= 65279 (clients use port + 256)");
-      }
-      s.udp_port_first = static_cast<uint16_t>(first);
-      s.udp_port_last = static_cast<uint16_t>(last);
+    auto range = parse_udp_port_range(udp_ports);
+    if (!range) {
+      return usage(range.error().message());
     }
-    for (const auto& a : listen4) {
-      auto ip = core::parse_ip(a, port);
-      if (!ip || ip->family() != AF_INET) {
-        return usage("--listen: '" + a + "' is not an IPv4 address");
-      }
-    }
-    for (const auto& a : listen6) {
-      auto ip = core::parse_ip(a, port);
-      if (!ip || ip->family() != AF_INET6) {
-        return usage("--listen6: '" + a + "' is not an IPv6 address");
-      }
-    }
+    s.udp_port_first = range->first;
+    s.udp_port_last = range->second;
     out.default_listen = listen4.empty() && listen6.empty();
-    s.listen = listen4;
-    s.listen.insert(s.listen.end(), listen6.begin(), listen6.end());
-    if (out.default_listen) {
-      s.listen = {"0.0.0.0", "::"};
+    auto listen = listen_addresses(listen4, listen6);
+    if (!listen) {
+      return usage(listen.error().message());
     }
+    s.listen = std::move(*listen);
     LimitEdits edits;
     if (std::string e = ip_limits.parse(edits); !e.empty()) {
       return usage(e);

@@ -1,7 +1,6 @@
 // apps/btest/cli.cpp — see cli.hpp.
 #include "cli.hpp"
 
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -264,38 +263,18 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     cfg.idle_timeout = *it;
     cfg.udp_ipv6_overhead = udp6_overhead;
     cfg.udp_offload = !no_offload;
-    {
-      unsigned first = 0;
-      unsigned last = 0;
-      char dash = 0;
-      char extra = 0;
-      std::istringstream in(udp_ports);
-      if (!(in >> first >> dash >> last) || dash != '-' || (in >> extra) || first == 0 || first > last ||
-          last > 65535 - 256) {
-        return usage("--udp-ports: '" + udp_ports +
-                     "' is not FIRST-LAST with 1 <= FIRST <= LAST <= 65279 (clients use port + 256)");
-      }
-      cfg.udp_port_first = static_cast<uint16_t>(first);
-      cfg.udp_port_last = static_cast<uint16_t>(last);
+    auto range = parse_udp_port_range(udp_ports);
+    if (!range) {
+      return usage(range.error().message());
     }
+    cfg.udp_port_first = range->first;
+    cfg.udp_port_last = range->second;
     so.default_listen = listen4.empty() && listen6.empty();
-    for (const auto& a : listen4) {
-      auto ip = core::parse_ip(a, port);
-      if (!ip || ip->family() != AF_INET) {
-        return usage("--listen: '" + a + "' is not an IPv4 address");
-      }
+    auto listen = listen_addresses(listen4, listen6);
+    if (!listen) {
+      return usage(listen.error().message());
     }
-    for (const auto& a : listen6) {
-      auto ip = core::parse_ip(a, port);
-      if (!ip || ip->family() != AF_INET6) {
-        return usage("--listen6: '" + a + "' is not an IPv6 address");
-      }
-    }
-    cfg.listen = listen4;
-    cfg.listen.insert(cfg.listen.end(), listen6.begin(), listen6.end());
-    if (so.default_listen) {
-      cfg.listen = {"0.0.0.0", "::"};
-    }
+    cfg.listen = std::move(*listen);
     out.action = Parsed::Action::kRunServer;
     out.server = std::move(so);
     return out;

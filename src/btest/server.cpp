@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <functional>
 #include <list>
@@ -78,6 +79,51 @@ struct MultiSession {
 };
 
 }  // namespace
+
+core::Result<std::pair<uint16_t, uint16_t>> parse_udp_port_range(std::string_view text) {
+  auto bad = [&] {
+    return core::fail("--udp-ports: '" + std::string(text) +
+                      "' is not FIRST-LAST with 1 <= FIRST <= LAST <= 65279 (clients use port + 256)");
+  };
+  const std::size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    return bad();
+  }
+  unsigned first = 0;
+  unsigned last = 0;
+  const char* a = text.data();
+  const char* b = text.data() + dash + 1;
+  const char* end = text.data() + text.size();
+  auto r1 = std::from_chars(a, b - 1, first);
+  auto r2 = std::from_chars(b, end, last);
+  if (dash == 0 || r1.ec != std::errc() || r1.ptr != b - 1 || r2.ec != std::errc() || r2.ptr != end || b == end ||
+      first == 0 || first > last || last > 65535 - 256) {
+    return bad();
+  }
+  return std::pair{static_cast<uint16_t>(first), static_cast<uint16_t>(last)};
+}
+
+core::Result<std::vector<std::string>> listen_addresses(const std::vector<std::string>& v4,
+                                                        const std::vector<std::string>& v6) {
+  for (const auto& a : v4) {
+    auto ip = core::parse_ip(a, 0);
+    if (!ip || ip->family() != AF_INET) {
+      return core::fail("--listen: '" + a + "' is not an IPv4 address");
+    }
+  }
+  for (const auto& a : v6) {
+    auto ip = core::parse_ip(a, 0);
+    if (!ip || ip->family() != AF_INET6) {
+      return core::fail("--listen6: '" + a + "' is not an IPv6 address");
+    }
+  }
+  if (v4.empty() && v6.empty()) {
+    return std::vector<std::string>{"0.0.0.0", "::"};
+  }
+  std::vector<std::string> out = v4;
+  out.insert(out.end(), v6.begin(), v6.end());
+  return out;
+}
 
 std::string_view auth_method_name(AuthMethod m) {
   switch (m) {

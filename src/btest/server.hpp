@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "btest/policy.hpp"
@@ -71,6 +73,15 @@ struct ServerStats {
   uint64_t auth_failures = 0;
   uint64_t dropped = 0;  // handshakes that failed for any reason
 };
+
+/// `--udp-ports FIRST-LAST` as the servers' command lines spell it: 1 <= FIRST <=
+/// LAST <= 65279 (clients use port + 256). The error is one line quoting the text.
+[[nodiscard]] core::Result<std::pair<uint16_t, uint16_t>> parse_udp_port_range(std::string_view text);
+
+/// ServerConfig::listen from `--listen` (IPv4 literals) and `--listen6` (IPv6
+/// literals); neither given = {"0.0.0.0", "::"}. The error names the flag and value.
+[[nodiscard]] core::Result<std::vector<std::string>> listen_addresses(const std::vector<std::string>& v4,
+                                                                      const std::vector<std::string>& v6);
 
 class Server {
  public:
