@@ -1,7 +1,6 @@
 // apps/btest/cli.cpp — see cli.hpp.
 #include "cli.hpp"
 
-
 #include <CLI/CLI.hpp>
 
 #include "core/text.hpp"

@@ -116,8 +116,8 @@ double ms_since(SteadyClock::time_point t0) {
 }
 
 // One login; fills `out`. Every wait is bounded by cfg.timeout from the start.
-void do_login(const AuthConfig& cfg, const std::string& user, const core::SockAddr& addr,
-              const btest::Bytes16& command, Login& out) {
+void do_login(const AuthConfig& cfg, const std::string& user, const core::SockAddr& addr, const btest::Bytes16& command,
+              Login& out) {
   const auto t0 = SteadyClock::now();
   const auto deadline = t0 + cfg.timeout;
   auto left = [&] {
