@@ -705,18 +705,16 @@ std::string Server::Impl::tick_until_end(SteadyClock::time_point start, const co
   for (;;) {
     auto wake = capped ? std::min(next_tick, hard_end) : next_tick;
     auto timeout = std::chrono::duration_cast<core::Millis>(wake - SteadyClock::now()) + core::Millis(1);
-    // The budget check comes first: a data thread that ran out also ends its
-    // connection, and the quota is the reason worth reporting.
+    int which = exhausted != nullptr ? wait_any({stop->fd(), ended.fd(), exhausted->fd()}, timeout)
+                                     : wait_any({stop->fd(), ended.fd()}, timeout);
+    // The budget comes first (its fd is readable, so the wait returned at once):
+    // a data thread that ran out also ends its connection, and the quota is the
+    // reason worth reporting.
     if (exhausted != nullptr && exhausted->requested()) {
       return grant->exhausted_reason();
     }
-    int which = exhausted != nullptr ? wait_any({stop->fd(), ended.fd(), exhausted->fd()}, timeout)
-                                     : wait_any({stop->fd(), ended.fd()}, timeout);
     if (which == 0) {
       return "server shutting down";
-    }
-    if (which == 2 || (exhausted != nullptr && exhausted->requested())) {
-      return grant->exhausted_reason();
     }
     if (which == 1) {
       return ended_reason();

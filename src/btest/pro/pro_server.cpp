@@ -520,9 +520,10 @@ class Policy final : public ServerPolicy {
     }
     const WindowStarts windows = window_starts(now());
     std::lock_guard lock(mu_);
-    unsigned& slots = ip_active_[ip];
-    if (cfg_.max_conn_per_ip != 0 && slots >= cfg_.max_conn_per_ip) {
-      release_ip_locked(ip, false);
+    // The slot is taken only once every check passed, so a refusal has nothing
+    // to give back.
+    if (auto it = ip_active_.find(ip);
+        cfg_.max_conn_per_ip != 0 && it != ip_active_.end() && it->second >= cfg_.max_conn_per_ip) {
       return refuse(ip, req.user, "ip_limit");
     }
     std::shared_ptr<PrincipalBudget> ub;
@@ -530,7 +531,6 @@ class Policy final : public ServerPolicy {
     if (user && any_limit(user->limits)) {
       auto b = budget_locked(Principal{PrincipalKind::kUser, user->name}, user->limits, windows);
       if (!b) {
-        release_ip_locked(ip, false);
         return tl::unexpected(b.error());
       }
       ub = *b;
@@ -538,7 +538,6 @@ class Policy final : public ServerPolicy {
     if (any_limit(cfg_.ip_limits)) {
       auto b = budget_locked(Principal{PrincipalKind::kIp, ip}, cfg_.ip_limits, windows);
       if (!b) {
-        release_ip_locked(ip, false);
         return tl::unexpected(b.error());
       }
       ib = *b;
@@ -548,12 +547,11 @@ class Policy final : public ServerPolicy {
         if (std::string why =
                 b->starved(kMinAdmitBytes, server_sends(req.cmd.direction), client_sends(req.cmd.direction));
             !why.empty()) {
-          release_ip_locked(ip, false);
           return refuse(ip, req.user, why);
         }
       }
     }
-    ++slots;
+    ++ip_active_[ip];
     if (ub) {
       ++ub->active;
     }
@@ -570,7 +568,7 @@ class Policy final : public ServerPolicy {
   // --- for Grant
   void release_slot(const std::string& ip) {
     std::lock_guard lock(mu_);
-    release_ip_locked(ip, true);
+    release_ip_locked(ip);
   }
   void release_budgets(const std::shared_ptr<PrincipalBudget>& ub, const std::shared_ptr<PrincipalBudget>& ib) {
     std::lock_guard lock(mu_);
@@ -625,15 +623,9 @@ class Policy final : public ServerPolicy {
     return core::fail(reason);
   }
 
-  void release_ip_locked(const std::string& ip, bool had_slot) {
+  void release_ip_locked(const std::string& ip) {
     auto it = ip_active_.find(ip);
-    if (it == ip_active_.end()) {
-      return;
-    }
-    if (had_slot && it->second > 0) {
-      --it->second;
-    }
-    if (it->second == 0) {
+    if (it != ip_active_.end() && --it->second == 0) {
       ip_active_.erase(it);
     }
   }
