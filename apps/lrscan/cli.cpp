@@ -23,7 +23,8 @@ TARGETS: 10.0.0.1, 10.0.0.0/24, 10.0.0.1-20, 10.0.1-3.*, fd13::/120, names.
   --excludefile FILE   targets to leave out, one or more per line
   -iR N                refused: lrscan never picks random Internet targets
 SCAN TYPE:
-  -sT                  TCP connect scan (the only type in this version)
+  -sS                  TCP SYN scan: raw, stateless, fast (default as root)
+  -sT                  TCP connect scan (default otherwise; needs no privileges)
   -Pn                  treat every target as up (the default in this version:
                        host discovery is not implemented yet)
 PORTS (nmap syntax):
@@ -40,6 +41,17 @@ TIMING:
   --host-timeout T     give up a host after T (e.g. 30m)
   --min-rtt-timeout T, --max-rtt-timeout T, --initial-rtt-timeout T
   --seed N             key of the probe order (reproducible scans)
+  --rate N             -sS: probes per second, exactly (default 500000; required
+                       for more than 65,536 addresses); --max-rate is the same
+  --batch-size N       -sS: probes per sendmmsg call, at most (default 64)
+  --shard I/N          scan only part I of N (1-based); N machines with the same
+                       --seed cover the scan exactly once together
+  --resume FILE        -sS: save progress in FILE every second; a run that finds
+                       FILE continues where it stopped (FILE is removed at the end)
+NETWORK:
+  -e IFACE             send from IFACE      -S ADDR   use ADDR as source address
+  -g N, --source-port N   -sS: source port of the probes
+  --ttl N              -sS: IP time to live / hop limit (default 64)
 OUTPUT:
   -oN FILE / -oG FILE / -oX FILE / -oJ FILE   normal, grepable, XML, JSON lines
                        ("-" = stdout); -oA BASE writes BASE.nmap, .gnmap, .xml
@@ -128,7 +140,9 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   // Values that are applied after the -T template, so an explicit flag wins
   // wherever it appears on the line.
   std::optional<uint64_t> max_retries, max_par, seed;
-  std::optional<double> min_rate, max_rate;
+  std::optional<double> min_rate, max_rate, syn_rate;
+  std::optional<uint64_t> batch;
+  bool shard_given = false;
   std::optional<std::chrono::milliseconds> host_timeout, min_rtt, max_rtt, init_rtt;
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -222,14 +236,19 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       o.targets.push_back(a);
       continue;
     }
-    if (a == "-sT") {
+    if (a == "-sT" || a == "-sS") {
+      ScanType t = a == "-sT" ? ScanType::kConnect : ScanType::kSyn;
+      if (o.scan_type != ScanType::kDefault && o.scan_type != t) {
+        return usage("-sS and -sT cannot be combined (choose one TCP scan type)");
+      }
+      o.scan_type = t;
       continue;
     }
-    if (a == "-sS" || a == "-sU" || a == "-sn" || a == "-sV" || a.rfind("-sS", 0) == 0 || a.rfind("-sU", 0) == 0) {
-      return usage(a + " is not implemented in this version; use -sT (TCP connect scan)");
+    if (a == "-sU" || a == "-sn" || a == "-sV" || a.rfind("-sS", 0) == 0 || a.rfind("-sU", 0) == 0) {
+      return usage(a + " is not implemented in this version; use -sS or -sT");
     }
     if (a.rfind("-s", 0) == 0 && a.size() == 3) {
-      return usage("unknown scan type " + a + " (this version has -sT)");
+      return usage("unknown scan type " + a + " (this version has -sS and -sT)");
     }
     if (a == "-Pn") {
       o.skip_discovery = true;
@@ -375,6 +394,77 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       o.stats_every = *t;
       continue;
     }
+    if (long_flag("--rate")) {
+      if (auto e = rate(6, syn_rate, "--rate")) {
+        return *e;
+      }
+      if (*syn_rate < 1) {
+        return usage("--rate: at least 1 probe per second");
+      }
+      continue;
+    }
+    if (long_flag("--batch-size")) {
+      if (auto e = number(12, batch, "--batch-size", 4096)) {
+        return *e;
+      }
+      if (*batch == 0) {
+        return usage("--batch-size: at least 1");
+      }
+      continue;
+    }
+    if (long_flag("--shard")) {
+      auto v = value(7);
+      auto slash = v ? v->find('/') : std::string::npos;
+      std::optional<uint64_t> si = slash == std::string::npos ? std::nullopt : parse_u64(v->substr(0, slash));
+      std::optional<uint64_t> sn = slash == std::string::npos ? std::nullopt : parse_u64(v->substr(slash + 1));
+      if (!si || !sn || *sn == 0 || *sn > 1'000'000 || *si == 0 || *si > *sn) {
+        return usage("--shard takes I/N with 1 <= I <= N <= 1000000, e.g. --shard 2/3, not '" + v.value_or("") + "'");
+      }
+      o.syn.shard = Shard{*si - 1, *sn};
+      shard_given = true;
+      continue;
+    }
+    if (long_flag("--resume")) {
+      if (!need(8, o.resume_file) || o.resume_file.empty()) {
+        return usage("--resume needs a file name");
+      }
+      continue;
+    }
+    if (a == "-g" || long_flag("--source-port")) {
+      std::optional<uint64_t> port;
+      if (auto e = number(a == "-g" ? 2 : 13, port, a == "-g" ? "-g" : "--source-port", 65535)) {
+        return *e;
+      }
+      if (*port == 0) {
+        return usage(a + ": source port must be 1-65535");
+      }
+      o.syn.source_port = static_cast<int>(*port);
+      continue;
+    }
+    if (long_flag("--ttl")) {
+      std::optional<uint64_t> ttl;
+      if (auto e = number(5, ttl, "--ttl", 255)) {
+        return *e;
+      }
+      if (*ttl == 0) {
+        return usage("--ttl: must be 1-255");
+      }
+      o.syn.ttl = static_cast<int>(*ttl);
+      continue;
+    }
+    if (a == "-e") {
+      if (!need(2, o.syn.iface) || o.syn.iface.empty() || o.syn.iface.size() >= 16 ||
+          o.syn.iface.find_first_of("/ \t") != std::string::npos) {
+        return usage("-e needs an interface name (see `ip link`)");
+      }
+      continue;
+    }
+    if (a == "-S") {
+      if (!need(2, o.source_addr) || !Address::parse(o.source_addr)) {
+        return usage("-S needs an IPv4 or IPv6 address, not '" + o.source_addr + "'");
+      }
+      continue;
+    }
     if (a == "--no-progress") {
       o.no_progress = true;
       continue;
@@ -448,11 +538,48 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   if (init_rtt) {
     o.scan.initial_rtt_timeout = *init_rtt;
   }
+  // -sS: one exact rate. --rate wins; --max-rate caps the default; --min-rate
+  // raises it; -T0..-T2 pace as they do for -sT. Timeouts map onto the waits
+  // after each round.
+  o.syn.max_retries = o.scan.max_retries;
+  o.syn.seed = o.scan.seed;
+  o.syn.dry_run = o.scan.dry_run;
+  if (o.timing_template <= 2) {
+    o.syn.rate_pps = o.scan.max_rate_pps;
+  }
+  if (max_rate) {
+    o.syn.rate_pps = *max_rate;
+  }
+  if (min_rate && o.syn.rate_pps == 0 && *min_rate > kDefaultSynRate) {
+    o.syn.rate_pps = *min_rate;
+  }
+  if (syn_rate) {
+    o.syn.rate_pps = *syn_rate;
+  }
+  o.explicit_rate = syn_rate.has_value() || max_rate.has_value();
+  if (batch) {
+    o.syn.batch_size = static_cast<unsigned>(*batch);
+  }
+  if (min_rtt) {
+    o.syn.min_wait = *min_rtt;
+  }
+  if (max_rtt) {
+    o.syn.max_wait = *max_rtt;
+  }
+  if (init_rtt) {
+    o.syn.initial_wait = *init_rtt;
+  }
+  if (o.syn.min_wait > o.syn.max_wait) {
+    o.syn.max_wait = o.syn.min_wait;
+  }
   if (o.scan.min_rate_pps != 0 && o.scan.max_rate_pps != 0 && o.scan.min_rate_pps > o.scan.max_rate_pps) {
     return usage("--min-rate is above --max-rate");
   }
   if (o.scan.min_rtt_timeout > o.scan.max_rtt_timeout) {
     return usage("--min-rtt-timeout is above --max-rtt-timeout");
+  }
+  if (o.scan_type == ScanType::kConnect && (shard_given || !o.resume_file.empty())) {
+    return usage(std::string(shard_given ? "--shard" : "--resume") + " works with -sS only in this version");
   }
   if (!o.ports.empty() && o.top_ports != 0) {
     return usage("-p cannot be combined with -F or --top-ports");

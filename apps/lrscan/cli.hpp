@@ -16,6 +16,7 @@
 
 #include "scan/connect_scan.hpp"
 #include "scan/output.hpp"
+#include "scan/syn_scan.hpp"
 
 namespace linerate::scan::cli {
 
@@ -23,7 +24,15 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+/// -sT, -sS, or neither (main picks -sS for root, -sT otherwise, as nmap does).
+enum class ScanType : uint8_t { kDefault, kConnect, kSyn };
+
 struct Options {
+  ScanType scan_type = ScanType::kDefault;
+  SynScanConfig syn;           // -sS: --rate, --batch-size, --shard, -g, --ttl, -e, -S; timing mapped from -T etc.
+  bool explicit_rate = false;  // --rate or --max-rate given (required above 65,536 addresses)
+  std::string resume_file;     // --resume FILE
+  std::string source_addr;     // -S ADDR (validated here, applied per family in main)
   std::vector<std::string> targets;                          // positional target specs
   std::string input_list;                                    // -iL FILE ("-" = stdin)
   std::string exclude;                                       // --exclude LIST

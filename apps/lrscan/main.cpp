@@ -2,6 +2,8 @@
 // connect scan, write the outputs. All scanning lives in src/scan.
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -20,6 +22,7 @@
 #include "scan/output.hpp"
 #include "scan/ports.hpp"
 #include "scan/result.hpp"
+#include "scan/syn_scan.hpp"
 #include "scan/targets.hpp"
 
 namespace {
@@ -48,6 +51,58 @@ bool read_text(const std::string& path, std::string& text) {
   ss << in.rdbuf();
   text = ss.str();
   return true;
+}
+
+// --resume: the file holds what identifies the scan and how far it got. Written
+// as a temp file and renamed, so a kill at any moment leaves the old or the new
+// state, never half of one.
+struct ResumeState {
+  uint64_t fingerprint = 0;
+  uint64_t start = 0;     // the first position of the interrupted run
+  uint64_t position = 0;  // round-0 probes sent so far
+  unsigned round = 0;
+};
+
+uint64_t fnv(uint64_t h, std::string_view s) {
+  for (char c : s) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+uint64_t scan_fingerprint(const scan::TargetSet& t, const scan::PortSet& p, const scan::SynScanConfig& c) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const auto& r : t.v4()) {
+    h = fnv(h, std::to_string(r.first) + "-" + std::to_string(r.last) + ";");
+  }
+  for (const auto& r : t.v6()) {
+    h = fnv(h, scan::Address::v6(r.first).to_string() + "-" + scan::Address::v6(r.last).to_string() + ";");
+  }
+  h = fnv(h, p.to_string());
+  h = fnv(h, std::to_string(c.seed) + "/" + std::to_string(c.shard.index) + "/" + std::to_string(c.shard.count));
+  return h;
+}
+
+std::optional<ResumeState> read_resume(const std::string& path) {
+  std::ifstream in(path);
+  std::string magic;
+  ResumeState s;
+  if (!(in >> magic) || magic != "lrscan-resume-1" || !(in >> s.fingerprint >> s.start >> s.position >> s.round)) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+bool write_resume(const std::string& path, const ResumeState& s) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "lrscan-resume-1 " << s.fingerprint << " " << s.start << " " << s.position << " " << s.round << "\n";
+    if (!out.flush()) {
+      return false;
+    }
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 std::string format_eta(double s) {
@@ -198,9 +253,63 @@ int main(int argc, char** argv) {
     sinks.push_back({std::move(*f), file, path != "-"});
   }
 
+  // Scan type: -sS as root (raw sockets), -sT otherwise, as nmap chooses.
+  const bool use_syn =
+      o.scan_type == scan::cli::ScanType::kSyn || (o.scan_type == scan::cli::ScanType::kDefault && ::geteuid() == 0);
+  if (!use_syn && !o.resume_file.empty()) {
+    close_all();
+    return fail("--resume works with -sS only in this version", kExitUsage);
+  }
+  scan::SynScanConfig syn = o.syn;
+  if (use_syn && !o.source_addr.empty()) {
+    auto a = scan::Address::parse(o.source_addr);
+    if (a && a->family == scan::Family::kV4) {
+      syn.source_v4 = *a;
+    } else if (a) {
+      syn.source_v6 = *a;
+    }
+  }
+  std::optional<ResumeState> resume;
+  if (use_syn && !o.resume_file.empty()) {
+    ResumeState fresh{scan_fingerprint(*targets, ports, syn), 0, 0, 0};
+    if (auto saved = read_resume(o.resume_file)) {
+      if (saved->fingerprint != fresh.fingerprint) {
+        close_all();
+        return fail("--resume " + o.resume_file +
+                        ": it holds another scan (different targets, ports, --seed or --shard); remove it or "
+                        "choose another file",
+                    kExitUsage);
+      }
+      // Interrupted in round 0: continue after the last probe sent. In a retry
+      // round: the whole first walk was sent; redo the run's part from its start.
+      fresh.start = saved->round == 0 ? saved->position : saved->start;
+      std::fprintf(stderr, "lrscan: resuming from %s: position %llu of this scan\n", o.resume_file.c_str(),
+                   static_cast<unsigned long long>(fresh.start));
+    }
+    fresh.position = fresh.start;
+    syn.start_k = fresh.start;
+    resume = fresh;
+    syn.on_checkpoint = [&](uint64_t position, unsigned round) {
+      resume->position = std::max(position, resume->start);
+      resume->round = round;
+      if (!write_resume(o.resume_file, *resume)) {
+        std::fprintf(stderr, "lrscan: warning: cannot write %s\n", o.resume_file.c_str());
+      }
+    };
+  }
+  // Safety (spec §5): a big scan must say how fast it may go.
+  constexpr uint64_t kMaxAddrsWithoutRate = 65536;
+  if (!o.scan.dry_run && targets->size() > kMaxAddrsWithoutRate && !o.explicit_rate) {
+    close_all();
+    return fail("scanning " + std::to_string(targets->size()) +
+                    " addresses needs an explicit --rate (or --max-rate): say how many probes per second the "
+                    "network may take",
+                kExitUsage);
+  }
+
   scan::ScanInfo info;
   info.args = o.args_line;
-  info.scan_type = "connect";
+  info.scan_type = use_syn ? "syn" : "connect";
   info.services = ports.to_string();
   info.num_services = ports.size();
   info.start_unix_s = static_cast<int64_t>(std::time(nullptr));
@@ -241,8 +350,20 @@ int main(int argc, char** argv) {
 
   scan::ResultCollector collector;
   const auto t0 = std::chrono::steady_clock::now();
-  auto stats = scan::connect_scan(
-      *targets, ports, o.scan, stop, [&](const scan::PortResult& r) { collector.add(r); }, on_progress);
+  auto on_result = [&](const scan::PortResult& r) { collector.add(r); };
+  core::Result<scan::ScanProgress> stats = scan::ScanProgress{};
+  std::optional<scan::SynScanStats> syn_stats;
+  if (use_syn) {
+    auto st = scan::syn_scan(*targets, ports, syn, stop, on_result, on_progress, o.debug);
+    if (st) {
+      syn_stats = *st;
+      stats = st->progress;
+    } else {
+      stats = tl::unexpected(st.error());
+    }
+  } else {
+    stats = scan::connect_scan(*targets, ports, o.scan, stop, on_result, on_progress);
+  }
   if (drew) {
     std::fprintf(stderr, "\r\033[K");
   }
@@ -264,6 +385,42 @@ int main(int argc, char** argv) {
     s.format->end(info);
   }
   close_all();
+  if (syn_stats) {
+    const scan::SynScanStats& ss = *syn_stats;
+    // The first walk's rate: later rounds are a few probes between waits.
+    const double pps =
+        ss.send_seconds > 0
+            ? static_cast<double>(ss.first_round_probes > 0 ? ss.first_round_probes - 1 : 0) / ss.send_seconds
+            : 0;
+    if (!o.scan.dry_run) {
+      std::fprintf(stderr,
+                   "lrscan: syn scan: %llu probes sent (%llu retries, %llu refused by the kernel) at %.0f/s in %u "
+                   "rounds; %llu replies (%llu duplicates); %llu capture drops; %llu ports unanswered\n",
+                   static_cast<unsigned long long>(ss.progress.probes_sent),
+                   static_cast<unsigned long long>(ss.progress.retries_sent),
+                   static_cast<unsigned long long>(ss.send_errors), pps, ss.rounds,
+                   static_cast<unsigned long long>(ss.replies), static_cast<unsigned long long>(ss.duplicates),
+                   static_cast<unsigned long long>(ss.capture_drops), static_cast<unsigned long long>(ss.unanswered));
+    }
+    if (ss.capture_drops > 0) {
+      std::fprintf(stderr,
+                   "lrscan: warning: the capture ring dropped %llu packets; some ports may be reported filtered "
+                   "wrongly: lower --rate\n",
+                   static_cast<unsigned long long>(ss.capture_drops));
+    }
+    if (ss.silent_hosts > 0) {
+      std::fprintf(stderr, "lrscan: %llu hosts answered no probe (not listed)\n",
+                   static_cast<unsigned long long>(ss.silent_hosts));
+    }
+    if (resume) {
+      if (stop.requested()) {
+        std::fprintf(stderr, "lrscan: progress saved in %s; run the same command again to continue\n",
+                     o.resume_file.c_str());
+      } else {
+        std::remove(o.resume_file.c_str());
+      }
+    }
+  }
   if (o.scan.dry_run) {
     std::fprintf(stderr,
                  "lrscan: dry run: %llu probes generated (%llu hosts x %llu ports) in %.2f s; nothing was sent\n",

@@ -136,7 +136,7 @@ run_one() {
   fi
   limit=$((left < RUN_LIMIT ? left : RUN_LIMIT))
   if [ "$tool" = lrscan ]; then
-    cmd=("$LRSCAN" -p- "$TGT_ADDR" --no-progress -oX "$base.xml")
+    cmd=("$LRSCAN" -sT -p- "$TGT_ADDR" --no-progress -oX "$base.xml")
   else
     cmd=("$NMAP" -sT -p- -T4 -n -Pn "$TGT_ADDR" -oX "$base.xml")
   fi

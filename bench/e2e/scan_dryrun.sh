@@ -34,7 +34,7 @@ mkdir -p "$(dirname "$OUT")"
 for ((r = 1; r <= REPS; r++)); do
   echo "  run $r/$REPS: lrscan --dry-run $PORTS $TARGET" >&2
   timeout -k 5 "$LIMIT" "$TIME_BIN" -f '%e %M' -o "$WORK/time.$r" \
-    "$LRSCAN" --dry-run --no-progress "$PORTS" "$TARGET" -oN /dev/null >/dev/null 2>"$WORK/err.$r" ||
+    "$LRSCAN" -sT --dry-run --no-progress "$PORTS" "$TARGET" -oN /dev/null >/dev/null 2>"$WORK/err.$r" ||
     die "run $r failed: $(tail -1 "$WORK/err.$r")"
 done
 

@@ -162,6 +162,16 @@ uint16_t PortSet::nth(uint32_t i) const noexcept {
   return static_cast<uint16_t>(ranges_[k].first + (i - before_[k]));
 }
 
+int64_t PortSet::index_of(uint16_t port) const noexcept {
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), port,
+                             [](uint16_t p, const PortRange& r) { return p < r.first; });
+  if (it == ranges_.begin() || std::prev(it)->last < port) {
+    return -1;
+  }
+  auto k = static_cast<std::size_t>(std::distance(ranges_.begin(), it)) - 1;
+  return int64_t{before_[k]} + (port - ranges_[k].first);
+}
+
 std::string PortSet::to_string() const {
   std::string out;
   for (const auto& r : ranges_) {

@@ -87,6 +87,8 @@ class PortSet {
   /// The i-th smallest port, i < size() (precondition; out of range returns 0).
   /// O(log ranges), allocation-free.
   [[nodiscard]] uint16_t nth(uint32_t i) const noexcept;
+  /// The inverse of nth(): the index of `port`, or -1 when it is not in the set.
+  [[nodiscard]] int64_t index_of(uint16_t port) const noexcept;
 
   [[nodiscard]] std::span<const PortRange> ranges() const noexcept { return ranges_; }
 

@@ -689,4 +689,27 @@ bool TargetSet::contains(const Address& a) const {
   return it != v6_.begin() && a.value <= std::prev(it)->last;
 }
 
+std::optional<uint64_t> TargetSet::index_of(const Address& a) const {
+  if (a.family == Family::kV4) {
+    uint32_t v = a.v4_value();
+    auto it = std::upper_bound(v4_.begin(), v4_.end(), v, [](uint32_t x, const Range4& r) { return x < r.first; });
+    if (it == v4_.begin() || v > std::prev(it)->last) {
+      return std::nullopt;
+    }
+    auto k = static_cast<size_t>(std::prev(it) - v4_.begin());
+    return (k == 0 ? 0 : cum4_[k - 1]) + (v - v4_[k].first);
+  }
+  auto it = std::upper_bound(v6_.begin(), v6_.end(), a.value, [](U128 x, const Range6& r) { return x < r.first; });
+  if (it == v6_.begin() || a.value > std::prev(it)->last) {
+    return std::nullopt;
+  }
+  auto k = static_cast<size_t>(std::prev(it) - v6_.begin());
+  U128 off = a.value - v6_[k].first;
+  uint64_t before = size_v4() + (k == 0 ? 0 : cum6_[k - 1]);
+  if (off >= std::numeric_limits<uint64_t>::max() - before) {
+    return std::nullopt;  // beyond the 2^64 addresses a scan can index
+  }
+  return before + static_cast<uint64_t>(off);
+}
+
 }  // namespace linerate::scan

@@ -29,6 +29,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -150,6 +151,10 @@ class TargetSet {
 
   /// True when `a` is in the set. O(log ranges), no allocation.
   [[nodiscard]] bool contains(const Address& a) const;
+
+  /// The inverse of nth(): the scan-order index of `a`, or nullopt when `a` is not
+  /// in the set (a reply from an address we did not probe). O(log ranges).
+  [[nodiscard]] std::optional<uint64_t> index_of(const Address& a) const;
 
   [[nodiscard]] const std::vector<Range4>& v4() const { return v4_; }
   [[nodiscard]] const std::vector<Range6>& v6() const { return v6_; }

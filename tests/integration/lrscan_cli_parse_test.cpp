@@ -65,7 +65,20 @@ TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
            {{"--max-rate", "0", "h"}, "--max-rate"},
            {{"--min-rate", "10", "--max-rate", "5", "h"}, "--min-rate"},
            {{"--host-timeout", "soon", "h"}, "--host-timeout"},
-           {{"-sS", "h"}, "-sS"},
+           {{"-sU", "h"}, "-sU"},
+           {{"-sS", "-sT", "h"}, "-sS and -sT"},
+           {{"--shard", "0/3", "h"}, "'0/3'"},
+           {{"--shard", "4/3", "h"}, "'4/3'"},
+           {{"--shard", "1-3", "h"}, "'1-3'"},
+           {{"--rate", "0", "h"}, "--rate"},
+           {{"--rate", "fast", "h"}, "'fast'"},
+           {{"--batch-size", "0", "h"}, "--batch-size"},
+           {{"-g", "70000", "h"}, "'70000'"},
+           {{"--ttl", "0", "h"}, "--ttl"},
+           {{"-S", "not-an-ip", "h"}, "'not-an-ip'"},
+           {{"-e", "a/b", "h"}, "-e"},
+           {{"-sT", "--shard", "1/2", "h"}, "--shard"},
+           {{"-sT", "--resume", "f", "h"}, "--resume"},
            {{"-PS22", "h"}, "-PS22"},
            {{"-oX"}, "-oX"},
            {{"-p"}, "-p"},
@@ -78,6 +91,34 @@ TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
     EXPECT_NE(p.text.find(needle), std::string::npos) << p.text;
     EXPECT_EQ(p.text.find('\n'), std::string::npos) << p.text;
   }
+}
+
+TEST(LrscanCli, SynScanFlags) {
+  Parsed p = parse({"-sS",   "--rate",        "2500.5", "--batch-size", "16",   "--shard", "2/3",      "-g",
+                    "53",    "--ttl",         "9",      "-e",           "lrs0", "-S",      "10.0.0.1", "--resume",
+                    "r.txt", "--max-retries", "3",      "--seed",       "7",    "h"});
+  ASSERT_EQ(p.action, Parsed::Action::kRun) << p.text;
+  const Options& o = p.options;
+  EXPECT_EQ(o.scan_type, ScanType::kSyn);
+  EXPECT_DOUBLE_EQ(o.syn.rate_pps, 2500.5);
+  EXPECT_TRUE(o.explicit_rate);
+  EXPECT_EQ(o.syn.batch_size, 16U);
+  EXPECT_EQ(o.syn.shard.index, 1U);  // 1-based on the command line
+  EXPECT_EQ(o.syn.shard.count, 3U);
+  EXPECT_EQ(o.syn.source_port, 53);
+  EXPECT_EQ(o.syn.ttl, 9);
+  EXPECT_EQ(o.syn.iface, "lrs0");
+  EXPECT_EQ(o.source_addr, "10.0.0.1");
+  EXPECT_EQ(o.resume_file, "r.txt");
+  EXPECT_EQ(o.syn.max_retries, 3U);
+  EXPECT_EQ(o.syn.seed, 7U);
+  // Neither -sS nor -sT: main picks by privilege. --max-rate sets the SYN rate
+  // too; without either the default rate applies and the rate is not explicit.
+  EXPECT_EQ(parse({"h"}).options.scan_type, ScanType::kDefault);
+  EXPECT_DOUBLE_EQ(parse({"--max-rate", "900", "h"}).options.syn.rate_pps, 900);
+  EXPECT_TRUE(parse({"--max-rate", "900", "h"}).options.explicit_rate);
+  EXPECT_FALSE(parse({"h"}).options.explicit_rate);
+  EXPECT_DOUBLE_EQ(parse({"-T2", "h"}).options.syn.rate_pps, 2.5);
 }
 
 TEST(LrscanCli, HelpAndVersion) {

@@ -274,7 +274,7 @@ for fam in 4 6; do
   t0=$(now)
   scan nmap "${nflag[@]}" "${tflag[@]}" -sT -n -Pn --reason -p "$LIST" "$addr" -oX "$WORK/a$fam-nmap.xml" >/dev/null 2>&1
   t1=$(now)
-  scan "$LRSCAN" -p "$LIST" --reason --no-progress "$addr" -oX "$WORK/a$fam-lr.xml" -oN "$WORK/a$fam-lr.nmap" \
+  scan "$LRSCAN" -sT -p "$LIST" --reason --no-progress "$addr" -oX "$WORK/a$fam-lr.xml" -oN "$WORK/a$fam-lr.nmap" \
     >/dev/null 2>"$WORK/a$fam-lr.err"
   rc=$?
   t2=$(now)
@@ -304,7 +304,7 @@ counters() { timeout 20 "$LAB" counters "$NAME"; }
 excl_run() {
   local label=$1 scanned=$2 excluded=$3; shift 3
   counters >"$WORK/b-$label.before" || { check "[b $label] lab.sh counters" false; return; }
-  scan "$LRSCAN" -p 1,22,80,443,65535,"${CLOSED_FEW%%,*}" --no-progress -oG "$WORK/b-$label.gnmap" "$@" \
+  scan "$LRSCAN" -sT -p 1,22,80,443,65535,"${CLOSED_FEW%%,*}" --no-progress -oG "$WORK/b-$label.gnmap" "$@" \
     >/dev/null 2>"$WORK/b-$label.err"
   local rc=$?
   counters >"$WORK/b-$label.after"
@@ -353,7 +353,7 @@ PROG_ARGS=(-p 1-25000 --max-rate 10000 "$TGT_ADDR")
 PROG_RE='[0-9]+\.[0-9]% done +[0-9]+ probes/s +[0-9]+ open +[0-9]+ in flight +ETA ([0-9]+:[0-9]{2}:[0-9]{2}|--:--)'
 # On a TTY: stderr (and only stderr) is the pty that `script` provides.
 t0=$(now)
-scan script -qfec "$LRSCAN ${PROG_ARGS[*]} -oG $WORK/c-tty.gnmap >/dev/null" /dev/null </dev/null >"$WORK/c-tty.out" 2>&1
+scan script -qfec "$LRSCAN -sT ${PROG_ARGS[*]} -oG $WORK/c-tty.gnmap >/dev/null" /dev/null </dev/null >"$WORK/c-tty.out" 2>&1
 rc=$?
 echo "progress run on a pty: $(elapsed "$t0" "$(now)") s"
 check "[c tty] lrscan under script exits 0 (got $rc)" test "$rc" = 0
@@ -370,13 +370,13 @@ check "[c tty] the line is erased at the end (nothing of it after the last CR + 
   grep -qx 'erased_at_end yes' "$WORK/c-tty.progress"
 check "[c tty] the scan under a pty still finds the open ports" \
   test "$(awk '$3 == "open"' "$WORK/c-tty.ports" | wc -l)" = "$OPEN_25K"
-scan script -qfec "$LRSCAN -p 1-12000 --max-rate 10000 --no-progress $TGT_ADDR >/dev/null" /dev/null </dev/null >"$WORK/c-nop.out" 2>&1
+scan script -qfec "$LRSCAN -sT -p 1-12000 --max-rate 10000 --no-progress $TGT_ADDR >/dev/null" /dev/null </dev/null >"$WORK/c-nop.out" 2>&1
 check "[c tty] --no-progress: no progress line on a TTY" bash -c "! grep -aq '% done' '$WORK/c-nop.out'"
 # Not a TTY: stderr to a file.
-scan "$LRSCAN" "${PROG_ARGS[@]}" >/dev/null 2>"$WORK/c-file.err"; rc=$?
+scan "$LRSCAN" -sT "${PROG_ARGS[@]}" >/dev/null 2>"$WORK/c-file.err"; rc=$?
 check "[c file] stderr is a file: exit 0 and no progress line at all (rc $rc, $(wc -c <"$WORK/c-file.err") bytes on stderr)" \
   bash -c "[ $rc = 0 ] && ! grep -aqE '% done|\\r' '$WORK/c-file.err'"
-scan "$LRSCAN" "${PROG_ARGS[@]}" --stats-every 1s >/dev/null 2>"$WORK/c-stats.err"; rc=$?
+scan "$LRSCAN" -sT "${PROG_ARGS[@]}" --stats-every 1s >/dev/null 2>"$WORK/c-stats.err"; rc=$?
 n_stats=$(grep -cE "^lrscan: +$PROG_RE\$" "$WORK/c-stats.err")
 check "[c file] --stats-every 1s: periodic plain 'lrscan: ... done ...' lines ($n_stats), no CR" \
   bash -c "[ $rc = 0 ] && [ $n_stats -ge 2 ] && ! grep -aq $'\\r' '$WORK/c-stats.err'"
@@ -386,7 +386,7 @@ check "[c file] --stats-every 1s: periodic plain 'lrscan: ... done ...' lines ($
 echo "== d. (at $(elapsed "$T0" "$(now)") s)"
 HOSTS4=$(IFS=,; echo "${A4[*]:0:4}")
 t0=$(now)
-timeout 90 "$LAB" exec "$NAME" scan "$LRSCAN" -p- --reason --no-progress "${A4[0]}-$(last_octet "${A4[3]}")" \
+timeout 90 "$LAB" exec "$NAME" scan "$LRSCAN" -sT -p- --reason --no-progress "${A4[0]}-$(last_octet "${A4[3]}")" \
   -oG "$WORK/d.gnmap" -oJ "$WORK/d.jsonl" >/dev/null 2>"$WORK/d.err"
 rc=$?
 d_s=$(elapsed "$t0" "$(now)")
@@ -412,7 +412,7 @@ if ! timeout 60 "$LAB" up "$LOSSY" --tcp "$OPEN" --filtered-tcp "$DROP" --drop-p
 else
   L_ADDR=$("$LAB" info "$LOSSY" | sed -n 's/^TGT_ADDR=//p')
   t0=$(now)
-  timeout 90 "$LAB" exec "$LOSSY" scan "$LRSCAN" -p- --reason --no-progress "$L_ADDR" -oJ "$WORK/e.jsonl" \
+  timeout 90 "$LAB" exec "$LOSSY" scan "$LRSCAN" -sT -p- --reason --no-progress "$L_ADDR" -oJ "$WORK/e.jsonl" \
     >/dev/null 2>"$WORK/e.err"
   rc=$?
   e_s=$(elapsed "$t0" "$(now)")

@@ -55,7 +55,7 @@ scan() { timeout 120 "$LAB" exec "$NAME" scan "$@"; }
 
 # ---- full range, IPv4, every output format ------------------------------------------
 start=$(date +%s.%N)
-scan "$LRSCAN" -p- "$TGT_ADDR" --reason --no-progress -oA "$WORK/lr" -oJ "$WORK/lr.jsonl" >"$WORK/lr.out" 2>"$WORK/lr.err"
+scan "$LRSCAN" -sT -p- "$TGT_ADDR" --reason --no-progress -oA "$WORK/lr" -oJ "$WORK/lr.jsonl" >"$WORK/lr.out" 2>"$WORK/lr.err"
 rc=$?
 lr_s=$(python3 -c "import time; print(f'{time.time() - $start:.2f}')")
 check "lrscan -p- exits 0" test "$rc" = 0
@@ -119,7 +119,7 @@ check "ndiff finds no port difference between nmap's and lrscan's scan (exit $nd
 [ "$nd" = 2 ] && cat "$WORK/ndiff.out"
 
 # ---- IPv6 ---------------------------------------------------------------------------
-scan "$LRSCAN" -p "$TCP_OPEN_SPEC,$FILTERED_TCP_SPEC,2-40" "$TGT_ADDR6" --no-progress -oG "$WORK/v6.gnmap" >/dev/null 2>&1
+scan "$LRSCAN" -sT -p "$TCP_OPEN_SPEC,$FILTERED_TCP_SPEC,2-40" "$TGT_ADDR6" --no-progress -oG "$WORK/v6.gnmap" >/dev/null 2>&1
 check "IPv6 scan finds the open ports" python3 -c "
 import re
 g = open('$WORK/v6.gnmap').read()
@@ -130,7 +130,7 @@ assert got == set(map(int, '$TCP_OPEN'.replace(' ', ',').split(','))), sorted(go
 
 # ---- several addresses and an exclusion -----------------------------------------------
 read -r -a ADDRS <<<"${TGT_ADDRS//,/ }"
-scan "$LRSCAN" -p 1,22,80,443,65535 "${ADDRS[0]}-$(echo "${ADDRS[-1]}" | awk -F. '{print $4}')" \
+scan "$LRSCAN" -sT -p 1,22,80,443,65535 "${ADDRS[0]}-$(echo "${ADDRS[-1]}" | awk -F. '{print $4}')" \
   --exclude "${ADDRS[1]}" --no-progress -oG "$WORK/multi.gnmap" >/dev/null 2>&1
 check "an excluded address is never in the results" bash -c "! grep -q 'Host: ${ADDRS[1]} ' '$WORK/multi.gnmap'"
 check "the other addresses are scanned" bash -c "grep -q 'Host: ${ADDRS[0]} ' '$WORK/multi.gnmap' && grep -q 'Host: ${ADDRS[2]} ' '$WORK/multi.gnmap'"

@@ -68,6 +68,17 @@ TEST(PortSet, NthEnumeratesInOrder) {
   EXPECT_EQ(got, (std::vector<uint16_t>{0, 1, 2, 3, 100, 65530, 65531, 65532, 65533, 65534, 65535}));
 }
 
+TEST(PortSet, IndexOfInvertsNth) {
+  auto set = PortSet::from_ranges({{0, 3}, {65530, 65535}, {100, 100}});
+  for (uint32_t i = 0; i < set.size(); ++i) {
+    EXPECT_EQ(set.index_of(set.nth(i)), int64_t{i});
+  }
+  EXPECT_EQ(set.index_of(4), -1);
+  EXPECT_EQ(set.index_of(99), -1);
+  EXPECT_EQ(set.index_of(65529), -1);
+  EXPECT_EQ(PortSet{}.index_of(80), -1);
+}
+
 TEST(PortSet, MinusAndUnion) {
   auto a = PortSet::from_ranges({{1, 100}, {200, 300}});
   auto b = PortSet::from_ranges({{50, 60}, {90, 210}, {300, 400}});

@@ -79,6 +79,23 @@ TEST(TargetSet, SingleAddressIsOneAddress) {
   EXPECT_FALSE(set.contains(addr("::a00:1")));
 }
 
+// The SYN scan's receive side maps a reply's source back to its host index.
+TEST(TargetSet, IndexOfInvertsNthAcrossRangesAndFamilies) {
+  TargetSet set = parse_ok({"10.0.0.250-255", "10.0.1.0/30", "192.0.2.9", "fd13::f8/125", "fd13:1::/127"});
+  ASSERT_EQ(set.size(), 6U + 4U + 1U + 8U + 2U);
+  for (uint64_t i = 0; i < set.size(); ++i) {
+    auto k = set.index_of(set.nth(i));
+    ASSERT_TRUE(k) << set.nth(i).to_string();
+    EXPECT_EQ(*k, i) << set.nth(i).to_string();
+  }
+  EXPECT_FALSE(set.index_of(addr("10.0.0.249")));
+  EXPECT_FALSE(set.index_of(addr("10.0.1.4")));
+  EXPECT_FALSE(set.index_of(addr("192.0.2.10")));
+  EXPECT_FALSE(set.index_of(addr("fd13::100")));
+  EXPECT_FALSE(set.index_of(addr("fd13:1::2")));
+  EXPECT_FALSE(TargetSet{}.index_of(addr("10.0.0.1")));
+}
+
 TEST(TargetSet, EmptySetHasSizeZero) {
   TargetSet set;
   EXPECT_TRUE(set.empty());

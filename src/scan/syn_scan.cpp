@@ -1,0 +1,885 @@
+// scan/syn_scan.cpp — the stateless SYN scan. Walkthrough:
+//
+// Indices. Pair index x in [0, hosts*ports) is host = x % hosts, port index =
+// x / hosts (host fastest, as in the connect scan); the probe order is
+// i -> x = Permutation(hosts*ports, seed).shuffle(i), restricted to the indices of
+// this shard (i % N == I) from position start_k on (resume). The answered bitmap
+// is indexed by y = host * ports + port index instead, so one host's pairs are
+// contiguous: a host that answers costs ports/8 bytes, a silent one nothing.
+//
+// Threads (spec §4). The capture ring is open and filtering before the first
+// probe leaves.
+//  * Transmit (pinned): walks the indices, skips pairs already answered (rounds
+//    after the first), builds each probe from the template into a batch buffer
+//    and sends the batch with one sendmmsg at its deadline (pacing by absolute
+//    deadlines from an anchor, so the long-run rate is exact and a burst is at
+//    most one batch; a stall of more than 10 ms is not caught up). No allocation,
+//    lock or syscall per probe. It also offers one probe every 10 ms as the RTT
+//    sample (a single atomic slot).
+//  * Receive (pinned): walks the TPACKET_V3 ring, parses, validates the cookie,
+//    maps the reply to y (TargetSet::index_of, PortSet::index_of), sets its bit
+//    (first answer wins, later ones count as duplicates) and pushes (y, verdict)
+//    into a single-producer/single-consumer ring to the calling thread.
+//  * Calling thread: turns ring entries into PortResults for on_result, draws
+//    progress, writes checkpoints, and at the end reports every unanswered pair
+//    of the scan's domain as filtered / no-response.
+//
+// Retries. After a round's last probe the transmit thread waits for replies
+// (2 srtt + 4 rttvar, clamped; longer while replies still arrive). A pair first
+// answered during round r (its probe or a late reply from round r-1: counting it
+// as r only makes us retry more) raises max_answered_round. Round r+1 runs while
+// some pair is unanswered and r+1 <= max_answered_round + 1 (nmap's rule: one try
+// more than any answer needed), and + 2 once any answer needed a retry (a lossy
+// path: one empty round is weak evidence there), within max_retries. So a clean
+// path costs one re-probe of its filtered ports, and a 1%-lossy one a few short
+// rounds instead of guessing.
+//
+// Memory: the bitmap pages (4 KiB per 32,768 pairs with any answer) behind a
+// directory of at most 2^22 slots, mmap'd so untouched slots cost nothing; the
+// result ring (64 Ki entries); the capture ring (32 MiB, locked). Nothing else
+// grows with the scan.
+#include "scan/syn_scan.hpp"
+
+#include <sys/mman.h>
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "scan/siphash.hpp"
+#include "scan/syn_probe.hpp"
+
+namespace linerate::scan {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+void sleep_until_ns(int64_t t) {
+  timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
+  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// ---------------------------------------------------------------- AnsweredSet
+
+// A bitmap over [0, n) that only pays for pages with a set bit. One writer (the
+// receive thread) and any number of readers; readers may miss a bit being set
+// right now, never see a torn page.
+class AnsweredSet {
+ public:
+  static constexpr uint64_t kPageBits = uint64_t{1} << 15;  // 4 KiB pages
+  static constexpr uint64_t kMaxSlots = uint64_t{1} << 22;
+
+  explicit AnsweredSet(uint64_t n) {
+    uint64_t pages = n / kPageBits + 1;
+    uint64_t want = std::min<uint64_t>(kMaxSlots, std::max<uint64_t>(64, pages * 2));
+    slots_ = uint64_t{1} << (64 - __builtin_clzll(want - 1));
+    mask_ = slots_ - 1;
+    void* m = ::mmap(nullptr, slots_ * sizeof(Slot), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    dir_ = m == MAP_FAILED ? nullptr : static_cast<Slot*>(m);  // zero pages until touched
+  }
+  ~AnsweredSet() {
+    if (dir_ == nullptr) {
+      return;
+    }
+    for (uint64_t s = 0; s < slots_; ++s) {
+      delete dir_[s].page.load(std::memory_order_relaxed);
+    }
+    ::munmap(dir_, slots_ * sizeof(Slot));
+  }
+  AnsweredSet(const AnsweredSet&) = delete;
+  AnsweredSet& operator=(const AnsweredSet&) = delete;
+
+  /// Writer only. True when the bit was newly set; false when already set or
+  /// when the directory is full (counted in overflow()).
+  bool set(uint64_t y) {
+    Page* p = find(y / kPageBits, true);
+    if (p == nullptr) {
+      ++overflow_;
+      return false;
+    }
+    uint64_t bit = y % kPageBits;
+    uint64_t mask = uint64_t{1} << (bit % 64);
+    auto& w = p->words[bit / 64];
+    uint64_t old = w.load(std::memory_order_relaxed);
+    if ((old & mask) != 0) {
+      return false;
+    }
+    w.store(old | mask, std::memory_order_release);  // single writer: no RMW needed
+    return true;
+  }
+  [[nodiscard]] bool test(uint64_t y) const {
+    Page* p = const_cast<AnsweredSet*>(this)->find(y / kPageBits, false);
+    if (p == nullptr) {
+      return false;
+    }
+    uint64_t bit = y % kPageBits;
+    return (p->words[bit / 64].load(std::memory_order_acquire) >> (bit % 64) & 1) != 0;
+  }
+  /// Page numbers with any set bit, ascending (readers; for the final sweep).
+  [[nodiscard]] std::vector<uint64_t> pages() const {
+    std::vector<uint64_t> out;
+    if (dir_ == nullptr) {
+      return out;
+    }
+    for (uint64_t s = 0; s < slots_; ++s) {
+      uint64_t k = dir_[s].key.load(std::memory_order_acquire);
+      if (k != 0) {
+        out.push_back(k - 1);
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  [[nodiscard]] uint64_t overflow() const { return overflow_; }
+
+ private:
+  struct Page {
+    std::array<std::atomic<uint64_t>, kPageBits / 64> words{};
+  };
+  struct Slot {
+    std::atomic<uint64_t> key;  // page number + 1; 0 = empty
+    std::atomic<Page*> page;
+  };
+
+  Page* find(uint64_t page, bool create) {
+    if (dir_ == nullptr) {
+      return nullptr;
+    }
+    uint64_t s = splitmix(page) & mask_;
+    for (uint64_t probe = 0; probe < slots_; ++probe, s = (s + 1) & mask_) {
+      uint64_t k = dir_[s].key.load(std::memory_order_acquire);
+      if (k == page + 1) {
+        return dir_[s].page.load(std::memory_order_relaxed);
+      }
+      if (k == 0) {
+        if (!create) {
+          return nullptr;
+        }
+        auto* p = new Page();
+        dir_[s].page.store(p, std::memory_order_relaxed);
+        dir_[s].key.store(page + 1, std::memory_order_release);
+        return p;
+      }
+    }
+    return nullptr;
+  }
+
+  Slot* dir_ = nullptr;
+  uint64_t slots_ = 0;
+  uint64_t mask_ = 0;
+  uint64_t overflow_ = 0;
+};
+
+// ---------------------------------------------------------------- SPSC ring
+
+struct Event {
+  uint64_t y = 0;
+  PortState state = PortState::kFiltered;
+  Reason reason = Reason::kNoResponse;
+};
+
+class EventRing {
+ public:
+  static constexpr std::size_t kSize = std::size_t{1} << 16;
+  bool push(const Event& e) {
+    std::size_t h = head_.load(std::memory_order_relaxed);
+    if (h - tail_.load(std::memory_order_acquire) == kSize) {
+      return false;
+    }
+    buf_[h % kSize] = e;
+    head_.store(h + 1, std::memory_order_release);
+    return true;
+  }
+  template <typename F>
+  std::size_t drain(F&& f) {
+    std::size_t t = tail_.load(std::memory_order_relaxed);
+    std::size_t h = head_.load(std::memory_order_acquire);
+    for (std::size_t k = t; k < h; ++k) {
+      f(buf_[k % kSize]);
+    }
+    tail_.store(h, std::memory_order_release);
+    return h - t;
+  }
+
+ private:
+  std::vector<Event> buf_ = std::vector<Event>(kSize);
+  alignas(64) std::atomic<std::size_t> head_{0};
+  alignas(64) std::atomic<std::size_t> tail_{0};
+};
+
+// ---------------------------------------------------------------- shared state
+
+struct Shared {
+  explicit Shared(uint64_t pairs) : answered(pairs) {}
+  AnsweredSet answered;
+  EventRing events;
+  // Transmit side.
+  std::atomic<uint64_t> probes{0};
+  std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> position{0};  // resume position within the shard (round 0)
+  std::atomic<unsigned> round{0};
+  std::atomic<bool> tx_done{false};
+  std::atomic<int64_t> first_send_ns{0};
+  std::atomic<int64_t> last_send_ns{0};
+  std::atomic<int64_t> round0_end_ns{0};
+  std::atomic<uint64_t> round0_probes{0};
+  // Receive side.
+  std::atomic<uint64_t> answered_count{0};
+  std::atomic<uint64_t> replies{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::atomic<unsigned> max_answered_round{0};
+  std::atomic<int64_t> last_reply_ns{0};
+  std::atomic<int64_t> srtt_ns{-1};
+  std::atomic<int64_t> rttvar_ns{0};
+  std::atomic<bool> rx_stop{false};
+  // RTT sample slot: tx writes (t, y), rx clears it when y answers.
+  std::atomic<uint64_t> sample_y{~uint64_t{0}};
+  std::atomic<int64_t> sample_t{0};
+};
+
+struct Geometry {
+  const TargetSet* targets;
+  const PortSet* ports;
+  uint64_t hosts;
+  uint32_t nports;
+  uint64_t pairs;
+};
+
+// The probe templates and the cookie for one scan.
+struct Prober {
+  SynCookie cookie;
+  std::optional<SynTemplate4> t4;
+  std::optional<SynTemplate6> t6;
+  uint16_t sport;
+
+  static Ip6Bytes bytes6(const Address& a) {
+    Ip6Bytes b{};
+    for (int k = 0; k < 16; ++k) {
+      b[static_cast<std::size_t>(k)] = static_cast<uint8_t>(a.value >> (8 * (15 - k)));
+    }
+    return b;
+  }
+
+  // Builds the probe for `dst`:`port` into out; returns its length (0 = no
+  // template for that family).
+  std::size_t build(std::span<std::byte> out, const Address& dst, uint16_t port) const {
+    if (dst.family == Family::kV4) {
+      if (!t4) {
+        return 0;
+      }
+      uint32_t c = cookie.cookie(Tuple4{t4->src_ip(), dst.v4_value(), sport, port});
+      return t4->build(out, dst.v4_value(), sport, port, c, static_cast<uint16_t>(c >> 16));
+    }
+    if (!t6) {
+      return 0;
+    }
+    Ip6Bytes d = bytes6(dst);
+    uint32_t c = cookie.cookie(Tuple6{t6->src_ip(), d, sport, port});
+    return t6->build(out, d, sport, port, c);
+  }
+};
+
+Address reply_source(const Reply& r) {
+  if (!r.v6) {
+    return Address::v4((uint32_t{r.src[0]} << 24) | (uint32_t{r.src[1]} << 16) | (uint32_t{r.src[2]} << 8) | r.src[3]);
+  }
+  U128 v = 0;
+  for (uint8_t b : r.src) {
+    v = (v << 8) | b;
+  }
+  return Address::v6(v);
+}
+
+// ---------------------------------------------------------------- transmit
+
+struct TxPlan {
+  const SynScanConfig* cfg;
+  Geometry g;
+  Permutation perm;
+  const Prober* prober;
+  RawSender* send4;  // null in dry run / no IPv4 targets
+  RawSender* send6;
+  int cpu;
+  const core::Interrupt* stop;
+  int debug;
+};
+
+class Transmitter {
+ public:
+  Transmitter(const TxPlan& plan, Shared& sh) : p_(plan), sh_(sh) {
+    double rate = p_.cfg->rate_pps;
+    unlimited_ = p_.cfg->dry_run && rate <= 0;
+    if (rate <= 0) {
+      rate = kDefaultSynRate;
+    }
+    rate_ = rate;
+    // A batch is at most ~1 ms of the rate (a bounded burst), at least 1 probe.
+    batch_ = static_cast<unsigned>(std::clamp(rate / 1000.0, 1.0, static_cast<double>(p_.cfg->batch_size)));
+    if (unlimited_) {
+      batch_ = std::max(1U, p_.cfg->batch_size);
+    }
+    buf_.resize(std::size_t{batch_} * kSlot);
+    pkts4_.reserve(batch_);
+    pkts6_.reserve(batch_);
+  }
+
+  void run() {
+    pin_this_thread(p_.cpu);
+    const SynScanConfig& cfg = *p_.cfg;
+    const uint64_t shard_n = shard_size(p_.g.pairs, cfg.shard);
+    const unsigned max_round = cfg.dry_run ? 0 : cfg.max_retries;
+    const int64_t start_ns = now_ns();
+    for (unsigned r = 0; r <= max_round && !stopped(); ++r) {
+      sh_.round.store(r, std::memory_order_relaxed);
+      for (uint64_t k = cfg.start_k; k < shard_n; ++k) {
+        if ((k & 255) == 0 && stopped()) {
+          break;
+        }
+        uint64_t x = p_.perm.shuffle(shard_nth(cfg.shard, k));
+        uint64_t host = x % p_.g.hosts;
+        auto pidx = static_cast<uint32_t>(x / p_.g.hosts);
+        uint64_t y = host * p_.g.nports + pidx;
+        if (r > 0 && sh_.answered.test(y)) {
+          continue;
+        }
+        queue(p_.g.targets->nth(host), p_.g.ports->nth(pidx), y, r > 0);
+        if (r == 0) {
+          pending_position_ = k + 1;
+        }
+      }
+      flush();
+      if (r == 0) {
+        sh_.round0_probes.store(sh_.probes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        sh_.round0_end_ns.store(sh_.last_send_ns.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      }
+      if (stopped() || cfg.dry_run) {
+        break;
+      }
+      const int64_t sent_at = now_ns();
+      wait_for_replies();
+      if (p_.debug > 0) {
+        std::fprintf(stderr,
+                     "lrscan: debug: round %u: %llu probes in all, sent by %.3f s, waited %.3f s (srtt %.2f ms, "
+                     "rttvar %.2f ms), %llu pairs answered\n",
+                     r, static_cast<unsigned long long>(sh_.probes.load()),
+                     static_cast<double>(sent_at - start_ns) / 1e9, static_cast<double>(now_ns() - sent_at) / 1e9,
+                     static_cast<double>(sh_.srtt_ns.load()) / 1e6, static_cast<double>(sh_.rttvar_ns.load()) / 1e6,
+                     static_cast<unsigned long long>(sh_.answered_count.load()));
+      }
+      if (!another_round(r + 1)) {
+        break;
+      }
+    }
+    sh_.tx_done.store(true, std::memory_order_release);
+  }
+
+ private:
+  static constexpr std::size_t kSlot = 64;  // bytes per probe (SynTemplate6::kLen)
+
+  bool stopped() const { return p_.stop->requested(); }
+
+  void queue(const Address& dst, uint16_t port, uint64_t y, bool retry) {
+    std::size_t slot = pkts4_.size() + pkts6_.size();
+    std::span<std::byte> out(buf_.data() + slot * kSlot, kSlot);
+    std::size_t len = p_.prober->build(out, dst, port);
+    if (len == 0) {
+      return;
+    }
+    (dst.family == Family::kV4 ? pkts4_ : pkts6_).push_back(RawPacket{out.first(len), dst});
+    retries_pending_ += retry ? 1 : 0;
+    if (sample_y_ == ~uint64_t{0}) {
+      sample_y_ = y;
+    }
+    if (pkts4_.size() + pkts6_.size() >= batch_) {
+      flush();
+    }
+  }
+
+  void flush() {
+    std::size_t n = pkts4_.size() + pkts6_.size();
+    if (n == 0) {
+      return;
+    }
+    pace(n);
+    if (!p_.cfg->dry_run) {
+      // Offer the batch's first probe as the RTT sample when the slot is free or
+      // its probe never answered (a filtered port) within a second.
+      int64_t t = now_ns();
+      if (t - last_sample_ns_ >= 10'000'000) {
+        uint64_t cur = sh_.sample_y.load(std::memory_order_acquire);
+        if (cur == ~uint64_t{0} || t - sh_.sample_t.load(std::memory_order_relaxed) > 1'000'000'000) {
+          sh_.sample_t.store(t, std::memory_order_relaxed);
+          sh_.sample_y.store(sample_y_, std::memory_order_release);
+          last_sample_ns_ = t;
+        }
+      }
+      if (!pkts4_.empty() && p_.send4 != nullptr) {
+        p_.send4->send(pkts4_);
+      }
+      if (!pkts6_.empty() && p_.send6 != nullptr) {
+        p_.send6->send(pkts6_);
+      }
+    }
+    int64_t t = now_ns();
+    int64_t zero = 0;
+    sh_.first_send_ns.compare_exchange_strong(zero, t, std::memory_order_relaxed);
+    sh_.last_send_ns.store(t, std::memory_order_relaxed);
+    sh_.probes.fetch_add(n, std::memory_order_relaxed);
+    sh_.retries.fetch_add(retries_pending_, std::memory_order_relaxed);
+    sh_.position.store(pending_position_, std::memory_order_relaxed);
+    retries_pending_ = 0;
+    sample_y_ = ~uint64_t{0};
+    pkts4_.clear();
+    pkts6_.clear();
+  }
+
+  // Waits until `n` more probes may leave: deadline = anchor + sent / rate.
+  void pace(std::size_t n) {
+    if (unlimited_) {
+      return;
+    }
+    int64_t t = now_ns();
+    if (anchor_ns_ == 0) {
+      anchor_ns_ = t;
+      paced_ = 0;
+    }
+    auto due = anchor_ns_ + static_cast<int64_t>(static_cast<double>(paced_) * 1e9 / rate_);
+    if (t > due + 10'000'000) {  // more than 10 ms behind: do not burst to catch up
+      anchor_ns_ = t;
+      paced_ = 0;
+      due = t;
+    }
+    if (due - t > 200'000) {
+      sleep_until_ns(due - 100'000);
+    }
+    while (now_ns() < due) {
+      // spin the last 100 us: nanosleep overshoots by ~60 us
+    }
+    paced_ += n;
+  }
+
+  [[nodiscard]] int64_t wait_ns() const {
+    const SynScanConfig& cfg = *p_.cfg;
+    int64_t srtt = sh_.srtt_ns.load(std::memory_order_relaxed);
+    int64_t w = srtt < 0 ? std::chrono::nanoseconds(cfg.initial_wait).count()
+                         : 2 * srtt + 4 * sh_.rttvar_ns.load(std::memory_order_relaxed);
+    return std::clamp<int64_t>(w, std::chrono::nanoseconds(cfg.min_wait).count(),
+                               std::chrono::nanoseconds(cfg.max_wait).count());
+  }
+
+  // After a round's last probe: wait one timeout, and longer while replies keep
+  // coming (a reply within the last half timeout), up to max_wait more.
+  void wait_for_replies() {
+    int64_t start = now_ns();
+    int64_t hard_end = start + std::chrono::nanoseconds(p_.cfg->max_wait).count() + wait_ns();
+    while (!stopped()) {
+      int64_t t = now_ns();
+      int64_t w = wait_ns();
+      int64_t last = sh_.last_reply_ns.load(std::memory_order_relaxed);
+      if ((t >= start + w && t >= last + w / 2) || t >= hard_end) {
+        return;
+      }
+      if (sh_.answered_count.load(std::memory_order_acquire) >= domain_pairs()) {
+        return;  // everything answered: nothing more to wait for
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  [[nodiscard]] uint64_t domain_pairs() const {
+    uint64_t n = shard_size(p_.g.pairs, p_.cfg->shard);
+    return n - std::min(n, p_.cfg->start_k);
+  }
+
+  [[nodiscard]] bool another_round(unsigned next) const {
+    if (sh_.answered_count.load(std::memory_order_acquire) >= domain_pairs()) {
+      return false;
+    }
+    unsigned m = sh_.max_answered_round.load(std::memory_order_acquire);
+    unsigned allowed = m == 0 ? 1 : m + 2;
+    return next <= allowed;
+  }
+
+  TxPlan p_;
+  Shared& sh_;
+  double rate_ = 0;
+  bool unlimited_ = false;
+  unsigned batch_ = 1;
+  std::vector<std::byte> buf_;
+  std::vector<RawPacket> pkts4_;
+  std::vector<RawPacket> pkts6_;
+  uint64_t retries_pending_ = 0;
+  uint64_t pending_position_ = 0;
+  uint64_t sample_y_ = ~uint64_t{0};
+  int64_t last_sample_ns_ = 0;
+  int64_t anchor_ns_ = 0;
+  uint64_t paced_ = 0;
+};
+
+// ---------------------------------------------------------------- receive
+
+class Receiver {
+ public:
+  Receiver(Geometry g, const Prober& prober, CaptureRing& ring, Shared& sh, int cpu)
+      : g_(g), prober_(prober), ring_(ring), sh_(sh), cpu_(cpu) {}
+
+  void run() {
+    pin_this_thread(cpu_);
+    while (!sh_.rx_stop.load(std::memory_order_acquire)) {
+      ring_.poll(5, [&](std::span<const std::byte> pkt) { on_packet(pkt); });
+      CaptureStats st = ring_.take_stats();
+      stats_.packets += st.packets;
+      stats_.drops += st.drops;
+    }
+    // Whatever is already in the ring still counts.
+    ring_.poll(0, [&](std::span<const std::byte> pkt) { on_packet(pkt); });
+    CaptureStats st = ring_.take_stats();
+    stats_.packets += st.packets;
+    stats_.drops += st.drops;
+  }
+
+  [[nodiscard]] CaptureStats stats() const { return stats_; }
+
+ private:
+  void on_packet(std::span<const std::byte> pkt) {
+    auto r = parse_reply(pkt);
+    if (!r || r->dport != prober_.sport) {
+      return;
+    }
+    ReplyKind kind = prober_.cookie.classify(*r);
+    if (kind == ReplyKind::kNone) {
+      return;
+    }
+    auto host = g_.targets->index_of(reply_source(*r));
+    int64_t pidx = g_.ports->index_of(r->sport);
+    if (!host || pidx < 0) {
+      return;  // a valid cookie for a pair we did not probe: not ours
+    }
+    // The cookie also binds our source address: a reply to another family's
+    // template cannot validate.
+    uint64_t y = *host * g_.nports + static_cast<uint64_t>(pidx);
+    int64_t t = now_ns();
+    sh_.replies.fetch_add(1, std::memory_order_relaxed);
+    sh_.last_reply_ns.store(t, std::memory_order_relaxed);
+    if (y == sh_.sample_y.load(std::memory_order_acquire)) {
+      rtt_sample(t - sh_.sample_t.load(std::memory_order_relaxed));
+      sh_.sample_y.store(~uint64_t{0}, std::memory_order_release);
+    }
+    if (!sh_.answered.set(y)) {
+      sh_.duplicates.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    unsigned round = sh_.round.load(std::memory_order_relaxed);
+    if (round > sh_.max_answered_round.load(std::memory_order_relaxed)) {
+      sh_.max_answered_round.store(round, std::memory_order_release);
+    }
+    Event e{y, kind == ReplyKind::kSynAck ? PortState::kOpen : PortState::kClosed,
+            kind == ReplyKind::kSynAck ? Reason::kSynAck : Reason::kReset};
+    while (!sh_.events.push(e)) {
+      std::this_thread::yield();  // the caller drains every millisecond; the kernel ring buffers meanwhile
+    }
+    sh_.answered_count.fetch_add(1, std::memory_order_release);
+  }
+
+  // RFC 6298 smoothing, as the connect scan does.
+  void rtt_sample(int64_t rtt) {
+    if (rtt < 0) {
+      return;
+    }
+    int64_t srtt = sh_.srtt_ns.load(std::memory_order_relaxed);
+    int64_t var = sh_.rttvar_ns.load(std::memory_order_relaxed);
+    if (srtt < 0) {
+      srtt = rtt;
+      var = rtt / 2;
+    } else {
+      var = (3 * var + std::abs(srtt - rtt)) / 4;
+      srtt = (7 * srtt + rtt) / 8;
+    }
+    sh_.rttvar_ns.store(var, std::memory_order_relaxed);
+    sh_.srtt_ns.store(srtt, std::memory_order_relaxed);
+  }
+
+  Geometry g_;
+  const Prober& prober_;
+  CaptureRing& ring_;
+  Shared& sh_;
+  int cpu_;
+  CaptureStats stats_;
+};
+
+// ---------------------------------------------------------------- helpers
+
+uint16_t pick_source_port(const SynScanConfig& cfg) {
+  if (cfg.source_port >= 0) {
+    return static_cast<uint16_t>(cfg.source_port);
+  }
+  // Above the usual ephemeral range's busiest part and below 61000.
+  return static_cast<uint16_t>(40000 + splitmix(cfg.seed ^ 0x5eed) % 20000);
+}
+
+// A fresh key per run: the order may be reproducible (--seed), the cookie must
+// not be predictable, or a third party could forge replies.
+SipKey cookie_key() {
+  std::random_device rd;
+  auto word = [&] { return (uint64_t{rd()} << 32) ^ rd(); };
+  return SipKey{word(), word()};
+}
+
+void debug_line(int debug, const std::string& s) {
+  if (debug > 0) {
+    std::fprintf(stderr, "lrscan: debug: %s\n", s.c_str());
+  }
+}
+
+}  // namespace
+
+core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& ports, const SynScanConfig& cfg,
+                                    const core::Interrupt& stop,
+                                    const std::function<void(const PortResult&)>& on_result,
+                                    const std::function<void(const ScanProgress&)>& on_progress, int debug) {
+  SynScanStats stats;
+  Geometry g{&targets, &ports, targets.size(), ports.size(), 0};
+  if (g.hosts == 0 || g.nports == 0) {
+    return stats;
+  }
+  if (g.hosts > ~uint64_t{0} / g.nports) {
+    return core::fail("the scan has more than 2^64 (host, port) pairs; split it");
+  }
+  if (!cfg.shard.valid()) {
+    return core::fail("--shard: invalid shard");
+  }
+  g.pairs = g.hosts * g.nports;
+  stats.progress.total = shard_size(g.pairs, cfg.shard) - std::min(shard_size(g.pairs, cfg.shard), cfg.start_k);
+
+  Prober prober{SynCookie(cookie_key()), std::nullopt, std::nullopt, pick_source_port(cfg)};
+  stats.source_port = prober.sport;
+  const bool has4 = targets.size_v4() > 0;
+  const bool has6 = targets.size_v6() > 0;
+  std::optional<RawSender> send4;
+  std::optional<RawSender> send6;
+  std::optional<CaptureRing> ring;
+  auto ttl = static_cast<uint8_t>(std::clamp(cfg.ttl, 1, 255));
+  if (has4) {
+    if (cfg.dry_run) {
+      stats.route_v4.source = cfg.source_v4.value_or(Address::v4(0x0a000001));  // any address: nothing leaves
+    } else {
+      auto r = find_route(targets.nth(0), cfg.iface, cfg.source_v4);
+      if (!r) {
+        return tl::unexpected(r.error());
+      }
+      stats.route_v4 = *r;
+    }
+    prober.t4.emplace(stats.route_v4.source.v4_value(), ttl);
+  }
+  if (has6) {
+    if (cfg.dry_run) {
+      stats.route_v6.source = cfg.source_v6.value_or(Address::v6(U128{1}));
+    } else {
+      auto r = find_route(targets.nth(targets.size_v4()), cfg.iface, cfg.source_v6);
+      if (!r) {
+        return tl::unexpected(r.error());
+      }
+      stats.route_v6 = *r;
+    }
+    prober.t6.emplace(Prober::bytes6(stats.route_v6.source), ttl);
+  }
+  std::string iface = has4 ? stats.route_v4.iface : stats.route_v6.iface;
+  int ifindex = has4 ? stats.route_v4.ifindex : stats.route_v6.ifindex;
+  if (has4 && has6 && stats.route_v4.ifindex != stats.route_v6.ifindex) {
+    ifindex = 0;  // two interfaces: capture on all
+  }
+  if (!cfg.dry_run) {
+    // The receive path first, so no early reply is missed (spec §4).
+    // About 100 ms of replies at the send rate (256 B a frame), 4-64 MiB.
+    double rate = cfg.rate_pps > 0 ? cfg.rate_pps : kDefaultSynRate;
+    auto ring_bytes = static_cast<std::size_t>(std::clamp(rate * 256 / 10, 4.0 * (1 << 20), 64.0 * (1 << 20)));
+    auto cr = CaptureRing::open(ifindex, CaptureFilter{prober.sport, 0, true}, ring_bytes);
+    if (!cr) {
+      return tl::unexpected(cr.error());
+    }
+    ring.emplace(std::move(*cr));
+    if (has4) {
+      auto s = RawSender::open(Family::kV4, cfg.iface);
+      if (!s) {
+        return tl::unexpected(s.error());
+      }
+      send4.emplace(std::move(*s));
+    }
+    if (has6) {
+      auto s = RawSender::open(Family::kV6, cfg.iface);
+      if (!s) {
+        return tl::unexpected(s.error());
+      }
+      send6.emplace(std::move(*s));
+    }
+  }
+  stats.placement = place_threads(iface);
+  if (debug > 0) {
+    if (has4) {
+      debug_line(debug, "IPv4 probes from " + stats.route_v4.source.to_string() + " via " +
+                            (stats.route_v4.iface.empty() ? "?" : stats.route_v4.iface));
+    }
+    if (has6) {
+      debug_line(debug, "IPv6 probes from " + stats.route_v6.source.to_string() + " via " +
+                            (stats.route_v6.iface.empty() ? "?" : stats.route_v6.iface));
+    }
+    debug_line(debug, "source port " + std::to_string(prober.sport) + "; transmit thread on CPU " +
+                          std::to_string(stats.placement.tx_cpu) + ", receive thread on CPU " +
+                          std::to_string(stats.placement.rx_cpu) + " (" + stats.placement.why + ")");
+  }
+
+  Shared sh(g.pairs);
+  TxPlan plan{&cfg,
+              g,
+              Permutation(g.pairs, cfg.seed),
+              &prober,
+              send4 ? &*send4 : nullptr,
+              send6 ? &*send6 : nullptr,
+              stats.placement.tx_cpu,
+              &stop,
+              debug};
+  std::optional<Receiver> receiver;
+  std::thread rx_thread;
+  if (ring) {
+    receiver.emplace(g, prober, *ring, sh, stats.placement.rx_cpu);
+    rx_thread = std::thread([&] { receiver->run(); });
+  }
+  Transmitter tx(plan, sh);
+  std::thread tx_thread([&] { tx.run(); });
+
+  const auto t0 = Clock::now();
+  auto last_progress = t0;
+  auto last_checkpoint = t0;
+  auto report = [&](const Event& e) {
+    uint64_t host = e.y / g.nports;
+    auto pidx = static_cast<uint32_t>(e.y % g.nports);
+    PortResult r;
+    r.addr = targets.nth(host);
+    r.port = ports.nth(pidx);
+    r.proto = Protocol::kTcp;
+    r.state = e.state;
+    r.reason = e.reason;
+    stats.progress.open += e.state == PortState::kOpen ? 1 : 0;
+    ++stats.progress.done;
+    on_result(r);
+  };
+  auto fill_progress = [&] {
+    stats.progress.probes_sent = sh.probes.load(std::memory_order_relaxed);
+    stats.progress.retries_sent = sh.retries.load(std::memory_order_relaxed);
+    stats.progress.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (cfg.dry_run) {
+      stats.progress.done = stats.progress.probes_sent;
+    }
+  };
+  while (!sh.tx_done.load(std::memory_order_acquire)) {
+    if (sh.events.drain(report) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    auto now = Clock::now();
+    if (now - last_progress >= std::chrono::milliseconds(250)) {
+      last_progress = now;
+      fill_progress();
+      if (on_progress) {
+        on_progress(stats.progress);
+      }
+    }
+    if (cfg.on_checkpoint && now - last_checkpoint >= std::chrono::seconds(1)) {
+      last_checkpoint = now;
+      cfg.on_checkpoint(sh.position.load(std::memory_order_relaxed), sh.round.load(std::memory_order_relaxed));
+    }
+  }
+  tx_thread.join();
+  if (rx_thread.joinable()) {
+    sh.rx_stop.store(true, std::memory_order_release);
+    rx_thread.join();
+    CaptureStats cs = receiver->stats();
+    stats.capture_packets = cs.packets;
+    stats.capture_drops = cs.drops;
+  }
+  sh.events.drain(report);
+  fill_progress();
+  if (cfg.on_checkpoint) {
+    cfg.on_checkpoint(sh.position.load(std::memory_order_relaxed), sh.round.load(std::memory_order_relaxed));
+  }
+  stats.replies = sh.replies.load();
+  stats.duplicates = sh.duplicates.load();
+  stats.rounds = sh.round.load() + 1;
+  stats.send_errors = (send4 ? send4->errors() : 0) + (send6 ? send6->errors() : 0);
+  stats.send_seconds = static_cast<double>(sh.round0_end_ns.load() - sh.first_send_ns.load()) / 1e9;
+  stats.first_round_probes = sh.round0_probes.load();
+
+  // Unanswered pairs of the domain (this shard, from start_k, probed) are
+  // filtered / no-response. An interrupted scan reports only what it learned.
+  // Hosts without any answer are listed only when the scan is small; in a big
+  // scan they are counted (like hosts that fail discovery in nmap).
+  if (!cfg.dry_run && !stop.requested()) {
+    const Permutation& perm = plan.perm;
+    auto in_domain = [&](uint64_t host, uint32_t pidx) {
+      uint64_t i = perm.unshuffle(host + g.hosts * pidx);
+      return i % cfg.shard.count == cfg.shard.index && shard_position(cfg.shard, i) >= cfg.start_k;
+    };
+    auto sweep_host = [&](uint64_t host) {
+      for (uint32_t p = 0; p < g.nports; ++p) {
+        if (!sh.answered.test(host * g.nports + p) && in_domain(host, p)) {
+          ++stats.unanswered;
+          report(Event{host * g.nports + p, PortState::kFiltered, Reason::kNoResponse});
+        }
+      }
+    };
+    constexpr uint64_t kListSilentUpTo = uint64_t{1} << 20;  // pairs
+    if (stats.progress.total <= kListSilentUpTo) {
+      for (uint64_t h = 0; h < g.hosts; ++h) {
+        sweep_host(h);
+      }
+    } else {
+      // Hosts with an answer: the pages with set bits name them.
+      uint64_t last_host = ~uint64_t{0};
+      uint64_t answered_hosts = 0;
+      for (uint64_t page : sh.answered.pages()) {
+        uint64_t y0 = page * AnsweredSet::kPageBits;
+        uint64_t y1 = std::min(g.pairs, y0 + AnsweredSet::kPageBits);
+        for (uint64_t h = y0 / g.nports; h * g.nports < y1; ++h) {
+          if (h == last_host) {
+            continue;
+          }
+          bool any = false;
+          for (uint32_t p = 0; p < g.nports && !any; ++p) {
+            any = sh.answered.test(h * g.nports + p);
+          }
+          if (any) {
+            sweep_host(h);
+            ++answered_hosts;
+          }
+          last_host = h;
+        }
+      }
+      stats.silent_hosts = g.hosts - std::min(g.hosts, answered_hosts);
+    }
+  }
+  stats.progress.in_flight = 0;
+  return stats;
+}
+
+}  // namespace linerate::scan
