@@ -44,6 +44,10 @@ enum class Reason : uint8_t {
                      // IPv4 ICMP type 3 code 13 arrives as EHOSTUNREACH, i.e. host-unreach, as in nmap -sT)
   kPortUnreach,      // "port-unreach": ICMP type 3 code 3 (UDP closed)
   kUdpResponse,      // "udp-response"
+  kEchoReply,        // "echo-reply": host discovery, ICMP(v6) echo reply
+  kTimestampReply,   // "timestamp-reply": host discovery, ICMP timestamp reply
+  kProtoUnreach,     // "proto-unreach": ICMP type 3 code 2
+  kIcmpRatelimit,    // "icmp-ratelimit": open|filtered because the target rate-limits its ICMP errors (spec §3)
 };
 
 [[nodiscard]] constexpr std::string_view reason_name(Reason r) {
@@ -66,6 +70,14 @@ enum class Reason : uint8_t {
       return "port-unreach";
     case Reason::kUdpResponse:
       return "udp-response";
+    case Reason::kEchoReply:
+      return "echo-reply";
+    case Reason::kTimestampReply:
+      return "timestamp-reply";
+    case Reason::kProtoUnreach:
+      return "proto-unreach";
+    case Reason::kIcmpRatelimit:
+      return "icmp-ratelimit";
   }
   return "unknown";
 }

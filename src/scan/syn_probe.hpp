@@ -19,6 +19,12 @@
 //    instead of a pass over the header and pseudo-header.
 //  * parse_reply: one bounds-checked pass over untrusted capture bytes starting at
 //    the IP header; anything malformed is nullopt, never an assert.
+//  * ACK probes (host discovery -PA, scan/discovery_probe.hpp): the same templates
+//    built with flags kTcpAck. The cookie then goes in the acknowledgment number
+//    (build()'s `ack`); by convention seq carries the cookie too. A host answers a
+//    bare ACK, whether the port is listening or closed, with <SEQ=SEG.ACK><CTL=RST>
+//    (RFC 9293 §3.10.7.1 CLOSED, §3.10.7.2 LISTEN): a RST without the ACK bit
+//    whose *sequence* number is our cookie, which SynCookie::valid_ack_rst checks.
 //
 // Byte order: every integer in this API (addresses in Tuple4, ports, sequence
 // numbers) is in host order; IPv6 addresses are the 16 wire bytes.
@@ -118,6 +124,17 @@ class SynCookie {
     return ack_number == cookie(t) + 1U;
   }
 
+  /// A RST answering an ACK probe (flags kTcpAck, ack = cookie(t)) takes its
+  /// sequence number from our acknowledgment number and has no ACK bit
+  /// (RFC 9293 §3.10.7.1): seq_number == cookie(t). classify() does not report
+  /// these (it only knows SYN probes); scan/discovery_probe.hpp does.
+  [[nodiscard]] bool valid_ack_rst(uint32_t seq_number, const Tuple4& t) const noexcept {
+    return seq_number == cookie(t);
+  }
+  [[nodiscard]] bool valid_ack_rst(uint32_t seq_number, const Tuple6& t) const noexcept {
+    return seq_number == cookie(t);
+  }
+
   /// Flags plus cookie in one call, for the receive loop: kSynAck for SYN+ACK
   /// (no RST) with a valid ack, kRst for RST with the ACK bit and a valid ack,
   /// otherwise kNone.
@@ -128,23 +145,29 @@ class SynCookie {
 };
 
 /// IPv4 + TCP SYN probe template: 20-byte IP header (no options, DF clear) and a
-/// 24-byte TCP header whose only option is MSS. 44 bytes in total.
+/// 24-byte TCP header whose only option is MSS. 44 bytes in total. With flags
+/// lacking kTcpSyn (an ACK probe) the MSS option, which is only allowed on a SYN
+/// (RFC 9293 §3.7.1), is replaced by four NOPs so the length stays kLen.
 class SynTemplate4 {
  public:
   static constexpr std::size_t kIpLen = 20;
   static constexpr std::size_t kTcpLen = 24;
   static constexpr std::size_t kLen = kIpLen + kTcpLen;
 
-  /// Fixed fields: our source address (host order), IP TTL, TCP window and the
-  /// MSS option value. Computes the template bytes and partial sums (control
-  /// plane; cheap).
-  explicit SynTemplate4(uint32_t src_ip, uint8_t ttl = 64, uint16_t window = 1024, uint16_t mss = 1460) noexcept;
+  /// Fixed fields: our source address (host order), IP TTL, TCP window, the
+  /// MSS option value (used only when flags has kTcpSyn) and the TCP flags byte
+  /// (kTcpSyn for -sS/-PS, kTcpAck for -PA). Computes the template bytes and
+  /// partial sums (control plane; cheap).
+  explicit SynTemplate4(uint32_t src_ip, uint8_t ttl = 64, uint16_t window = 1024, uint16_t mss = 1460,
+                        uint8_t flags = kTcpSyn) noexcept;
 
   /// Writes one complete probe into out[0..kLen): the template with dst_ip,
-  /// src_port, dst_port, seq and ip_id patched in and both checksums finished
-  /// incrementally. Returns kLen, or 0 (nothing written) if out is too small.
+  /// src_port, dst_port, seq, ip_id and ack patched in and both checksums
+  /// finished incrementally. `ack` is the acknowledgment number: leave it 0 for a
+  /// SYN, pass the cookie for an ACK probe. Returns kLen, or 0 (nothing written)
+  /// if out is too small.
   std::size_t build(std::span<std::byte> out, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
-                    uint16_t ip_id) const noexcept;
+                    uint16_t ip_id, uint32_t ack = 0) const noexcept;
 
   [[nodiscard]] uint32_t src_ip() const noexcept { return src_ip_; }
 
@@ -157,19 +180,20 @@ class SynTemplate4 {
 
 /// IPv6 + TCP SYN probe template: 40-byte IPv6 header (no extension headers,
 /// traffic class and flow label 0) and the same 24-byte TCP header. 64 bytes.
+/// Flags as for SynTemplate4.
 class SynTemplate6 {
  public:
   static constexpr std::size_t kIpLen = 40;
   static constexpr std::size_t kTcpLen = 24;
   static constexpr std::size_t kLen = kIpLen + kTcpLen;
 
-  explicit SynTemplate6(const Ip6Bytes& src_ip, uint8_t hop_limit = 64, uint16_t window = 1024,
-                        uint16_t mss = 1440) noexcept;
+  explicit SynTemplate6(const Ip6Bytes& src_ip, uint8_t hop_limit = 64, uint16_t window = 1024, uint16_t mss = 1440,
+                        uint8_t flags = kTcpSyn) noexcept;
 
   /// As SynTemplate4::build; IPv6 has no header checksum and no IP id. The TCP
   /// checksum covers the RFC 8200 §8.1 pseudo-header.
   std::size_t build(std::span<std::byte> out, const Ip6Bytes& dst_ip, uint16_t src_port, uint16_t dst_port,
-                    uint32_t seq) const noexcept;
+                    uint32_t seq, uint32_t ack = 0) const noexcept;
 
   [[nodiscard]] const Ip6Bytes& src_ip() const noexcept { return src_ip_; }
 

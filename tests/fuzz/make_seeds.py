@@ -100,3 +100,180 @@ write("proc_stat", "linux6", b"cpu  4705 356 584 3699176 23060 0 277 10 20 30\n"
 write("proc_stat", "four_fields", b"cpu 10 20 30 40")
 write("proc_stat", "malformed", b"cpu 1 2 x 4\n")
 write("proc_stat", "overflow", b"cpu 18446744073709551615 1 0 0\n")
+
+# --- discovery_reply: IP packets answering host-discovery probes (scan/discovery_probe.hpp),
+# plus ARP frames (the target feeds every input to the ARP parsers too).
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ip4(src, dst, proto, payload, opts=b""):
+    hl = 20 + len(opts)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | hl // 4, 0, hl + len(payload), 0x1234, 0, 57, proto, 0, src, dst) + opts
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def icmp4(typ, rest):
+    msg = bytes([typ, 0, 0, 0]) + rest
+    return msg[:2] + struct.pack("!H", csum(msg)) + msg[4:]
+
+
+def ip6(src, dst, nxt, payload, hop=64):
+    return struct.pack("!IHBB", 0x60000000, len(payload), nxt, hop) + src + dst + payload
+
+
+def icmp6(src, dst, typ, rest):
+    msg = bytes([typ, 0, 0, 0]) + rest
+    pseudo = src + dst + struct.pack("!I3xB", len(msg), 58)
+    return msg[:2] + struct.pack("!H", csum(pseudo + msg)) + msg[4:]
+
+
+def tcp(sport, dport, seq, ack, flags):
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 0, 0, 0)
+
+
+A4, B4 = bytes([192, 0, 2, 7]), bytes([10, 0, 0, 1])
+A6 = bytes.fromhex("fd130000000000000000000000000007")
+B6 = bytes.fromhex("fd130000000000000000000000000001")
+LL6 = bytes.fromhex("fe80000000000000021122fffe334455")
+MAC = bytes.fromhex("021122334455")
+echo = icmp4(0, struct.pack("!HH", 0xBEEF, 0x1234))
+write("discovery_reply", "v4_echo_reply", ip4(A4, B4, 1, echo))
+write("discovery_reply", "v4_echo_reply_padded", ip4(A4, B4, 1, echo) + bytes(18))
+write("discovery_reply", "v4_echo_reply_ipopts", ip4(A4, B4, 1, echo, b"\x01" * 8))
+write("discovery_reply", "v4_echo_reply_data", ip4(A4, B4, 1, icmp4(0, struct.pack("!HH", 1, 2) + b"abcde")))
+write("discovery_reply", "v4_timestamp_reply",
+      ip4(A4, B4, 1, icmp4(14, struct.pack("!HHIII", 0xBEEF, 0x1234, 1000, 2000, 2001))))
+write("discovery_reply", "v4_unreachable",
+      ip4(A4, B4, 1, icmp4(3, bytes(4) + ip4(B4, A4, 1, icmp4(8, bytes(4))))))
+bad = bytearray(ip4(A4, B4, 1, echo))
+bad[22] ^= 0x40
+write("discovery_reply", "v4_echo_bad_icmp_csum", bytes(bad))
+write("discovery_reply", "v4_echo_truncated", ip4(A4, B4, 1, echo)[:26])
+write("discovery_reply", "v4_tcp_rst", ip4(A4, B4, 6, tcp(80, 40000, 0xA1B2C3D4, 0, 0x04)))
+write("discovery_reply", "v4_tcp_synack", ip4(A4, B4, 6, tcp(443, 40000, 7, 0xA1B2C3D5, 0x12)))
+write("discovery_reply", "v6_echo_reply", ip6(A6, B6, 58, icmp6(A6, B6, 129, struct.pack("!HH", 0xBEEF, 0x1234))))
+write("discovery_reply", "v6_tcp_rst_ack", ip6(A6, B6, 6, tcp(22, 40000, 0, 0x01020304, 0x14)))
+na_tlla = icmp6(A6, B6, 136, bytes([0x60, 0, 0, 0]) + A6 + bytes([2, 1]) + MAC)
+write("discovery_reply", "v6_na_tlla", ip6(A6, B6, 58, na_tlla, hop=255))
+write("discovery_reply", "v6_na_hop64", ip6(A6, B6, 58, na_tlla, hop=64))
+write("discovery_reply", "v6_na_no_options",
+      ip6(LL6, B6, 58, icmp6(LL6, B6, 136, bytes([0x40, 0, 0, 0]) + A6), hop=255))
+na_zero = icmp6(A6, B6, 136, bytes([0x60, 0, 0, 0]) + A6 + bytes([2, 0]) + MAC)
+write("discovery_reply", "v6_na_zero_len_option", ip6(A6, B6, 58, na_zero, hop=255))
+arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + MAC + A4 + bytes.fromhex("02aabbccddee") + B4
+eth = bytes.fromhex("02aabbccddee") + MAC
+write("discovery_reply", "arp_reply_frame", eth + b"\x08\x06" + arp + bytes(18))
+write("discovery_reply", "arp_reply_vlan", eth + b"\x81\x00\x00\x05\x08\x06" + arp)
+write("discovery_reply", "arp_reply_bare", arp)
+
+# --- syn_reply, udp_probe: captured IP packets (scan/syn_probe.hpp parse_reply,
+# scan/udp_probe.hpp parse_scan_event). Built here from the RFC layouts with
+# correct IPv4 header checksums and TCP/UDP checksums (which the parsers do not
+# verify); ICMP errors quote real probes as the templates build them.
+R_US4, R_HOST4, R_ROUTER4 = bytes([192, 0, 2, 1]), bytes([198, 51, 100, 7]), bytes([203, 0, 113, 10])
+R_US6 = bytes.fromhex("20010db8000000000000000000000001")
+R_HOST6 = bytes.fromhex("20010db8000000000000000000000007")
+R_ROUTER6 = bytes.fromhex("20010db80000000000000000000000fe")
+
+
+def r_ip4(src, dst, proto, payload, opts=b"", ident=0x1234, frag=0x4000, ttl=57):
+    hl = 20 + len(opts)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | hl // 4, 0, hl + len(payload), ident, frag, ttl, proto, 0, src,
+                      dst) + opts
+    return hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + payload
+
+
+def r_ip6(src, dst, nxt, payload, hop=60):
+    return struct.pack("!IHBB", 0x60000000, len(payload), nxt, hop) + src + dst + payload
+
+
+def r_l4_csum(src, dst, proto, seg, at):
+    if len(src) == 4:
+        pseudo = src + dst + struct.pack("!BBH", 0, proto, len(seg))
+    else:
+        pseudo = src + dst + struct.pack("!I3xB", len(seg), proto)
+    c = csum(pseudo + seg)
+    if proto == 17 and c == 0:
+        c = 0xFFFF
+    return seg[:at] + struct.pack("!H", c) + seg[at + 2:]
+
+
+def r_tcp(src, dst, sport, dport, seq, ack, flags, opts=b""):
+    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, (20 + len(opts)) // 4 << 4, flags, 0xFFFF, 0, 0) + opts
+    return r_l4_csum(src, dst, 6, seg, 16)
+
+
+def r_udp(src, dst, sport, dport, data):
+    return r_l4_csum(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data, 6)
+
+
+def r_icmp_error(typ, code, quote):
+    return bytes([typ, code, 0, 0]) + bytes(4) + quote  # checksum not verified: left 0
+
+
+MSS = bytes.fromhex("020405b4")
+v4 = lambda seg, **kw: r_ip4(R_HOST4, R_US4, 6, seg, **kw)  # noqa: E731
+write("syn_reply", "v4_rst_ack", v4(r_tcp(R_HOST4, R_US4, 22, 40000, 0, 0xA1B2C3D5, 0x14)))
+write("syn_reply", "v4_synack_mss", v4(r_tcp(R_HOST4, R_US4, 443, 40000, 0x11223344, 0xA1B2C3D5, 0x12, MSS)))
+write("syn_reply", "v4_ipopts_synack",
+      v4(r_tcp(R_HOST4, R_US4, 8080, 40000, 7, 8, 0x12, MSS), opts=b"\x01\x01\x01\x00"))
+padded = v4(r_tcp(R_HOST4, R_US4, 80, 40000, 7, 8, 0x12)) + bytes(16)
+write("syn_reply", "v4_synack_padded", padded)
+write("syn_reply", "v4_truncated", padded[:30])
+write("syn_reply", "v6_rst_ack", r_ip6(R_HOST6, R_US6, 6, r_tcp(R_HOST6, R_US6, 23, 40000, 0, 0x01020304, 0x14)))
+write("syn_reply", "v6_synack_mss",
+      r_ip6(R_HOST6, R_US6, 6, r_tcp(R_HOST6, R_US6, 443, 40000, 0x55667788, 0x01020304, 0x12, MSS)))
+
+# udp_probe: UDP replies, our own probes, and ICMP(v6) errors quoting UDP and SYN probes.
+probe4 = r_ip4(R_US4, R_HOST4, 17, r_udp(R_US4, R_HOST4, 40001, 53, b"probe"), ident=77, frag=0, ttl=64)
+syn4 = r_ip4(R_US4, R_HOST4, 6, r_tcp(R_US4, R_HOST4, 40002, 443, 0xA1B2C3D4, 0, 0x02, MSS), ident=78, frag=0,
+             ttl=64)
+probe6 = r_ip6(R_US6, R_HOST6, 17, r_udp(R_US6, R_HOST6, 40003, 5353, b"probe6"), hop=64)
+syn6 = r_ip6(R_US6, R_HOST6, 6, r_tcp(R_US6, R_HOST6, 40004, 22, 0x55667788, 0, 0x02, MSS), hop=64)
+write("udp_probe", "v4_udp_reply", r_ip4(R_HOST4, R_US4, 17, r_udp(R_HOST4, R_US4, 53, 40001, b"\x4c\x52\x81\x80")))
+write("udp_probe", "v4_udp_reply_padded_opts",
+      r_ip4(R_HOST4, R_US4, 17, r_udp(R_HOST4, R_US4, 123, 40001, bytes(48)), opts=b"\x01\x01\x01\x00") + bytes(6))
+write("udp_probe", "v4_udp_probe", probe4)
+write("udp_probe", "v4_udp_empty", r_ip4(R_HOST4, R_US4, 17, r_udp(R_HOST4, R_US4, 7, 40001, b"")))
+write("udp_probe", "v4_icmp_port_unreach", r_ip4(R_HOST4, R_US4, 1, r_icmp_error(3, 3, probe4[:28])))
+write("udp_probe", "v4_icmp_admin_syn_full", r_ip4(R_ROUTER4, R_US4, 1, r_icmp_error(3, 13, syn4)))
+write("udp_probe", "v4_icmp_host_unreach_ports_only", r_ip4(R_ROUTER4, R_US4, 1, r_icmp_error(3, 1, syn4[:24])))
+write("udp_probe", "v4_icmp_time_exceeded", r_ip4(R_ROUTER4, R_US4, 1, r_icmp_error(11, 0, probe4[:28])))
+write("udp_probe", "v4_icmp_frag_needed", r_ip4(R_ROUTER4, R_US4, 1, r_icmp_error(3, 4, probe4)))
+write("udp_probe", "v4_icmp_quote_too_short", r_ip4(R_HOST4, R_US4, 1, r_icmp_error(3, 3, probe4[:23])))
+write("udp_probe", "v4_icmp_echo_reply", r_ip4(R_HOST4, R_US4, 1, bytes([0, 0, 0, 0, 0, 1, 0, 1]) + b"ping"))
+write("udp_probe", "v4_truncated", r_ip4(R_HOST4, R_US4, 1, r_icmp_error(3, 3, probe4[:28]))[:40])
+write("udp_probe", "v6_udp_reply", r_ip6(R_HOST6, R_US6, 17, r_udp(R_HOST6, R_US6, 5353, 40003, b"\x00\x00\x84\x00")))
+write("udp_probe", "v6_udp_probe", probe6)
+write("udp_probe", "v6_icmp_port_unreach", r_ip6(R_HOST6, R_US6, 58, r_icmp_error(1, 4, probe6)))
+write("udp_probe", "v6_icmp_prohibited_syn", r_ip6(R_ROUTER6, R_US6, 58, r_icmp_error(1, 1, syn6)))
+write("udp_probe", "v6_icmp_time_exceeded_ports_only", r_ip6(R_ROUTER6, R_US6, 58, r_icmp_error(3, 0, syn6[:44])))
+write("udp_probe", "v6_hop_by_hop", r_ip6(R_HOST6, R_US6, 0, bytes([17, 0, 1, 4, 0, 0, 0, 0]) + bytes(8)))
+
+# udp_payloads: nmap-payloads syntax (our own sample entries, not nmap's data).
+UDP_PAYLOADS = {
+    "simple": 'udp 7 "hello\\r\\n"\n',
+    "multi_line": '# comment\nudp 53,5353\n  "\\x00\\x01"  # trailing\n  "\\x00\\x00"\n\nudp 123 "\\x23" "\\0\\0\\0"\n',
+    "ranges_source": 'udp 1000-1010,2000 "abc"\nsource 500\nudp 1-65535 ""\n',
+    "unknown_keyword": 'udp 9 "x"\nfuture stuff "on" this line\nudp 10 "y"\n',
+    "escapes": 'udp 1 "\\a\\b\\f\\n\\r\\t\\v\\\\\\"\\\'\\?\\101\\7\\x7f#"\n',
+    "error_no_string": "udp 53\nudp 54 \"x\"\n",
+    "error_bad_port": 'udp 70000 "x"\n',
+    "error_unterminated": 'udp 1 "abc\n"\n',
+    "error_bad_escape": 'udp 1 "\\q"\n',
+    "error_string_after_keyword": 'udp 1 "x"\nsource 2\n"y"\n',
+    "long_payload": 'udp 2 "' + "\\xff" * 1400 + '"\n',
+    "too_long_payload": 'udp 2 "' + "a" * 1400 + '" "b"\n',
+}
+for name, text in UDP_PAYLOADS.items():
+    write("udp_payloads", name, text.encode())
+
