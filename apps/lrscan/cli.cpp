@@ -25,8 +25,15 @@ TARGETS: 10.0.0.1, 10.0.0.0/24, 10.0.0.1-20, 10.0.1-3.*, fd13::/120, names.
 SCAN TYPE:
   -sS                  TCP SYN scan: raw, stateless, fast (default as root)
   -sT                  TCP connect scan (default otherwise; needs no privileges)
-  -Pn                  treat every target as up (the default in this version:
-                       host discovery is not implemented yet)
+  -sU                  UDP scan with protocol payloads (DNS, NTP, SNMP, ...);
+                       combine with a TCP scan as -sS -sU or -sSU
+  -sn                  host discovery only: list the hosts that are up
+  -Pn                  skip host discovery: treat every target as up
+  -PE / -PP            discovery by ICMP echo / timestamp request
+  -PS<ports> / -PA<ports>  discovery by TCP SYN / ACK to these ports (-PS22,443)
+                       default discovery (root): -PE -PS443 -PA80 -PP; without
+                       root, and with --shard or --resume, every target is
+                       scanned (as -Pn)
 PORTS (nmap syntax):
   -p SPEC              22,80,1000-2000; -p- (1-65535); T:80,U:53; names (http)
   -F                   the 100 most common ports
@@ -66,7 +73,8 @@ OUTPUT:
 
 Times: 500ms, 2s, 1.5m, 1h; a bare number is seconds.
 Exit status: 0 scan completed, 1 runtime failure (e.g. no target could be
-resolved), 2 usage error (the message names the bad flag or value).
+resolved), 2 usage error (the message names the bad flag or value), 130/143
+interrupted by SIGINT/SIGTERM (the results so far are written).
 Safety: nothing is sent to an address outside the targets minus the exclusions.
 
 Examples:
@@ -236,26 +244,55 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       o.targets.push_back(a);
       continue;
     }
-    if (a == "-sT" || a == "-sS") {
-      ScanType t = a == "-sT" ? ScanType::kConnect : ScanType::kSyn;
-      if (o.scan_type != ScanType::kDefault && o.scan_type != t) {
-        return usage("-sS and -sT cannot be combined (choose one TCP scan type)");
+    // -sS, -sT, -sU and their combined forms (-sSU): one letter per scan type.
+    if (a.size() >= 3 && a.rfind("-s", 0) == 0 && a.find_first_not_of("STU", 2) == std::string::npos) {
+      for (char c : a.substr(2)) {
+        if (c == 'U') {
+          o.udp_scan = true;
+          continue;
+        }
+        ScanType t = c == 'T' ? ScanType::kConnect : ScanType::kSyn;
+        if (o.scan_type != ScanType::kDefault && o.scan_type != t) {
+          return usage("-sS and -sT cannot be combined (choose one TCP scan type)");
+        }
+        o.scan_type = t;
       }
-      o.scan_type = t;
       continue;
     }
-    if (a == "-sU" || a == "-sn" || a == "-sV" || a.rfind("-sS", 0) == 0 || a.rfind("-sU", 0) == 0) {
-      return usage(a + " is not implemented in this version; use -sS or -sT");
+    if (a == "-sn") {
+      o.ping_only = true;
+      continue;
+    }
+    if (a == "-sV" || a.rfind("-sn", 0) == 0 || a.rfind("-sV", 0) == 0) {
+      return usage(a + " is not implemented in this version; use -sS, -sT, -sU or -sn");
     }
     if (a.rfind("-s", 0) == 0 && a.size() == 3) {
-      return usage("unknown scan type " + a + " (this version has -sS and -sT)");
+      return usage("unknown scan type " + a + " (this version has -sS, -sT and -sU)");
     }
     if (a == "-Pn") {
       o.skip_discovery = true;
       continue;
     }
+    if (a == "-PE" || a == "-PP") {
+      o.ping_probes.push_back({a == "-PE" ? DiscoveryProbe::Kind::kEcho : DiscoveryProbe::Kind::kTimestamp, 0});
+      continue;
+    }
+    if (a.rfind("-PS", 0) == 0 || a.rfind("-PA", 0) == 0) {
+      // nmap's glued form: -PS22,80 (no list = port 80). Ports only, no ranges
+      // beyond 64 ports: each costs a probe per host.
+      const auto kind = a[2] == 'S' ? DiscoveryProbe::Kind::kSyn : DiscoveryProbe::Kind::kAck;
+      std::string list = a.size() > 3 ? a.substr(3) : "80";
+      auto ps = parse_port_spec(list, ScanProtocols{true, false}, nullptr);
+      if (!ps || ps->tcp.empty() || ps->tcp.size() > 64) {
+        return usage(a + ": expected up to 64 TCP ports, e.g. " + a.substr(0, 3) + "22,80,443");
+      }
+      for (uint32_t k = 0; k < ps->tcp.size(); ++k) {
+        o.ping_probes.push_back({kind, ps->tcp.nth(k)});
+      }
+      continue;
+    }
     if (a.rfind("-P", 0) == 0) {
-      return usage(a + ": host discovery is not implemented in this version; every target is scanned (as -Pn)");
+      return usage(a + ": not a discovery probe of this version (it has -PE -PP -PS<ports> -PA<ports>, and -Pn)");
     }
     if (a == "-n" || a == "-6") {
       continue;  // no reverse DNS is ever done; IPv6 targets are recognised by their form
@@ -550,7 +587,7 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   if (max_rate) {
     o.syn.rate_pps = *max_rate;
   }
-  if (min_rate && o.syn.rate_pps == 0 && *min_rate > kDefaultSynRate) {
+  if (min_rate && o.syn.rate_pps == 0 && *min_rate > kDefaultRawRate) {
     o.syn.rate_pps = *min_rate;
   }
   if (syn_rate) {
@@ -577,6 +614,9 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   }
   if (o.scan.min_rtt_timeout > o.scan.max_rtt_timeout) {
     return usage("--min-rtt-timeout is above --max-rtt-timeout");
+  }
+  if (o.ping_only && (o.skip_discovery || o.udp_scan || o.scan_type != ScanType::kDefault)) {
+    return usage("-sn is discovery only: it cannot be combined with -Pn or a port scan type");
   }
   if (o.scan_type == ScanType::kConnect && (shard_given || !o.resume_file.empty())) {
     return usage(std::string(shard_given ? "--shard" : "--resume") + " works with -sS only in this version");

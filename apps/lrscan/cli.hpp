@@ -16,7 +16,7 @@
 
 #include "scan/connect_scan.hpp"
 #include "scan/output.hpp"
-#include "scan/syn_scan.hpp"
+#include "scan/raw_scan.hpp"
 
 namespace linerate::scan::cli {
 
@@ -29,7 +29,8 @@ enum class ScanType : uint8_t { kDefault, kConnect, kSyn };
 
 struct Options {
   ScanType scan_type = ScanType::kDefault;
-  SynScanConfig syn;           // -sS: --rate, --batch-size, --shard, -g, --ttl, -e, -S; timing mapped from -T etc.
+  bool udp_scan = false;       // -sU (alone or with -sS/-sT, e.g. -sSU)
+  RawScanConfig syn;           // -sS: --rate, --batch-size, --shard, -g, --ttl, -e, -S; timing mapped from -T etc.
   bool explicit_rate = false;  // --rate or --max-rate given (required above 65,536 addresses)
   std::string resume_file;     // --resume FILE
   std::string source_addr;     // -S ADDR (validated here, applied per family in main)
@@ -47,8 +48,10 @@ struct Options {
   int debug = 0;                                             // -d
   bool no_progress = false;                                  // --no-progress
   std::chrono::milliseconds stats_every{0};                  // --stats-every T: a progress line every T even off a TTY
-  bool skip_discovery = false;  // -Pn (discovery is not implemented yet: every target is scanned)
-  std::string args_line;        // the command line as typed, for output headers
+  bool skip_discovery = false;                               // -Pn: every target is treated as up
+  bool ping_only = false;                                    // -sn: host discovery only
+  std::vector<DiscoveryProbe> ping_probes;  // -PE -PP -PS<ports> -PA<ports>; empty = nmap's default set
+  std::string args_line;                    // the command line as typed, for output headers
 };
 
 struct Parsed {

@@ -21,8 +21,9 @@
 #include "scan/connect_scan.hpp"
 #include "scan/output.hpp"
 #include "scan/ports.hpp"
+#include "scan/raw_scan.hpp"
 #include "scan/result.hpp"
-#include "scan/syn_scan.hpp"
+#include "scan/resume.hpp"
 #include "scan/targets.hpp"
 
 namespace {
@@ -53,16 +54,7 @@ bool read_text(const std::string& path, std::string& text) {
   return true;
 }
 
-// --resume: the file holds what identifies the scan and how far it got. Written
-// as a temp file and renamed, so a kill at any moment leaves the old or the new
-// state, never half of one.
-struct ResumeState {
-  uint64_t fingerprint = 0;
-  uint64_t start = 0;     // the first position of the interrupted run
-  uint64_t position = 0;  // round-0 probes sent so far
-  unsigned round = 0;
-};
-
+// --resume: what identifies a scan, so a journal is never applied to another.
 uint64_t fnv(uint64_t h, std::string_view s) {
   for (char c : s) {
     h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
@@ -70,7 +62,7 @@ uint64_t fnv(uint64_t h, std::string_view s) {
   return h;
 }
 
-uint64_t scan_fingerprint(const scan::TargetSet& t, const scan::PortSet& p, const scan::SynScanConfig& c) {
+uint64_t scan_fingerprint(const scan::TargetSet& t, const scan::PortSet& p, const scan::RawScanConfig& c) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (const auto& r : t.v4()) {
     h = fnv(h, std::to_string(r.first) + "-" + std::to_string(r.last) + ";");
@@ -81,28 +73,6 @@ uint64_t scan_fingerprint(const scan::TargetSet& t, const scan::PortSet& p, cons
   h = fnv(h, p.to_string());
   h = fnv(h, std::to_string(c.seed) + "/" + std::to_string(c.shard.index) + "/" + std::to_string(c.shard.count));
   return h;
-}
-
-std::optional<ResumeState> read_resume(const std::string& path) {
-  std::ifstream in(path);
-  std::string magic;
-  ResumeState s;
-  if (!(in >> magic) || magic != "lrscan-resume-1" || !(in >> s.fingerprint >> s.start >> s.position >> s.round)) {
-    return std::nullopt;
-  }
-  return s;
-}
-
-bool write_resume(const std::string& path, const ResumeState& s) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "lrscan-resume-1 " << s.fingerprint << " " << s.start << " " << s.position << " " << s.round << "\n";
-    if (!out.flush()) {
-      return false;
-    }
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 std::string format_eta(double s) {
@@ -185,21 +155,34 @@ int main(int argc, char** argv) {
                 kExitFailure);
   }
 
-  // Ports: TCP only in this version.
+  // Ports, per protocol: -sU scans UDP (alone, or with -sS/-sT: -sSU), the TCP
+  // scan types TCP; plain ports in -p apply to every protocol scanned.
+  const bool want_udp = o.udp_scan;
+  const bool want_tcp = o.scan_type != scan::cli::ScanType::kDefault || !want_udp;
   const scan::ServiceTable& services = scan::ServiceTable::load_default();
-  const scan::ScanProtocols tcp_only{true, false};
-  scan::PortSet ports;
+  scan::PortSet ports;      // TCP
+  scan::PortSet udp_ports;  // UDP
   if (!o.ports.empty()) {
-    auto ps = scan::parse_port_spec(o.ports, tcp_only, &services);
+    auto ps = scan::parse_port_spec(o.ports, scan::ScanProtocols{want_tcp, want_udp}, &services);
     if (!ps) {
       return fail(ps.error().message(), kExitUsage);
     }
-    if (!ps->udp.empty()) {
-      std::fprintf(stderr, "lrscan: warning: UDP ports ignored (UDP scanning is not in this version)\n");
+    if (!want_udp && !ps->udp.empty()) {
+      std::fprintf(stderr, "lrscan: warning: UDP ports ignored (add -sU to scan them)\n");
     }
-    ports = ps->tcp;
+    if (!want_tcp && !ps->tcp.empty()) {
+      std::fprintf(stderr, "lrscan: warning: TCP ports ignored (add -sS or -sT to scan them)\n");
+    }
+    ports = want_tcp ? ps->tcp : scan::PortSet{};
+    udp_ports = want_udp ? ps->udp : scan::PortSet{};
   } else {
-    ports = services.top_port_set(scan::Protocol::kTcp, o.top_ports != 0 ? o.top_ports : 1000);
+    const uint32_t n = o.top_ports != 0 ? o.top_ports : 1000;
+    if (want_tcp) {
+      ports = services.top_port_set(scan::Protocol::kTcp, n);
+    }
+    if (want_udp) {
+      udp_ports = services.top_port_set(scan::Protocol::kUdp, n);
+    }
   }
   if (!o.exclude_ports.empty()) {
     auto ex = scan::parse_exclude_ports(o.exclude_ports, &services);
@@ -207,8 +190,12 @@ int main(int argc, char** argv) {
       return fail(ex.error().message(), kExitUsage);
     }
     ports = ports.minus(ex->tcp);
+    udp_ports = udp_ports.minus(ex->udp);
   }
-  if (ports.empty()) {
+  if (o.ping_only) {
+    ports = {};
+    udp_ports = {};
+  } else if (ports.empty() && udp_ports.empty()) {
     return fail("no ports left to scan", kExitUsage);
   }
 
@@ -254,13 +241,21 @@ int main(int argc, char** argv) {
   }
 
   // Scan type: -sS as root (raw sockets), -sT otherwise, as nmap chooses.
+  const bool privileged = ::geteuid() == 0;
   const bool use_syn =
-      o.scan_type == scan::cli::ScanType::kSyn || (o.scan_type == scan::cli::ScanType::kDefault && ::geteuid() == 0);
-  if (!use_syn && !o.resume_file.empty()) {
+      !o.ping_only && want_tcp &&
+      (o.scan_type == scan::cli::ScanType::kSyn || (o.scan_type == scan::cli::ScanType::kDefault && privileged));
+  // Host discovery (nmap's default): raw probes, so as root; never in a dry run
+  // (nothing could answer). Without root every target is scanned, as with -Pn.
+  // --shard and --resume number the pairs of the whole target list, which must
+  // not depend on which hosts answered a ping: they scan every target too.
+  const bool discover = !o.skip_discovery && !o.scan.dry_run && (privileged || o.ping_only) && o.syn.shard.count == 1 &&
+                        o.resume_file.empty();
+  if ((!use_syn || want_udp) && !o.resume_file.empty()) {
     close_all();
-    return fail("--resume works with -sS only in this version", kExitUsage);
+    return fail("--resume works with -sS alone in this version", kExitUsage);
   }
-  scan::SynScanConfig syn = o.syn;
+  scan::RawScanConfig syn = o.syn;
   if (use_syn && !o.source_addr.empty()) {
     auto a = scan::Address::parse(o.source_addr);
     if (a && a->family == scan::Family::kV4) {
@@ -269,31 +264,28 @@ int main(int argc, char** argv) {
       syn.source_v6 = *a;
     }
   }
-  std::optional<ResumeState> resume;
+  std::optional<scan::ResumeJournal> journal;
   if (use_syn && !o.resume_file.empty()) {
-    ResumeState fresh{scan_fingerprint(*targets, ports, syn), 0, 0, 0};
-    if (auto saved = read_resume(o.resume_file)) {
-      if (saved->fingerprint != fresh.fingerprint) {
-        close_all();
-        return fail("--resume " + o.resume_file +
-                        ": it holds another scan (different targets, ports, --seed or --shard); remove it or "
-                        "choose another file",
-                    kExitUsage);
-      }
-      // Interrupted in round 0: continue after the last probe sent. In a retry
-      // round: the whole first walk was sent; redo the run's part from its start.
-      fresh.start = saved->round == 0 ? saved->position : saved->start;
-      std::fprintf(stderr, "lrscan: resuming from %s: position %llu of this scan\n", o.resume_file.c_str(),
-                   static_cast<unsigned long long>(fresh.start));
+    const uint64_t hosts = targets->size();
+    const uint64_t pairs = hosts > UINT64_MAX / ports.size() ? UINT64_MAX : hosts * ports.size();
+    auto j = scan::ResumeJournal::open(o.resume_file, scan_fingerprint(*targets, ports, syn), pairs);
+    if (!j) {
+      close_all();
+      return fail(j.error().message(), kExitUsage);
     }
-    fresh.position = fresh.start;
-    syn.start_k = fresh.start;
-    resume = fresh;
+    journal.emplace(std::move(*j));
+    if (journal->resumed()) {
+      const scan::JournalState& st = journal->state();
+      std::fprintf(stderr, "lrscan: resuming from %s: %llu answers kept, first walk continues at %llu\n",
+                   o.resume_file.c_str(), static_cast<unsigned long long>(st.answers.size()),
+                   static_cast<unsigned long long>(st.position));
+      syn.start_k = st.position;
+      syn.preanswered = st.answers;
+    }
+    syn.on_answer = [&](const scan::JournalAnswer& a) { journal->record(a); };
     syn.on_checkpoint = [&](uint64_t position, unsigned round) {
-      resume->position = std::max(position, resume->start);
-      resume->round = round;
-      if (!write_resume(o.resume_file, *resume)) {
-        std::fprintf(stderr, "lrscan: warning: cannot write %s\n", o.resume_file.c_str());
+      if (auto r = journal->checkpoint(position, round); !r) {
+        std::fprintf(stderr, "lrscan: warning: %s\n", r.error().message().c_str());
       }
     };
   }
@@ -309,9 +301,19 @@ int main(int argc, char** argv) {
 
   scan::ScanInfo info;
   info.args = o.args_line;
-  info.scan_type = use_syn ? "syn" : "connect";
-  info.services = ports.to_string();
-  info.num_services = ports.size();
+  info.scan_type = want_tcp ? (use_syn ? "syn" : "connect") : "";
+  if (want_udp) {
+    info.scan_type += want_tcp ? ",udp" : "udp";
+  }
+  if (o.ping_only) {
+    info.scan_type = "ping";
+  }
+  if (want_tcp && want_udp) {
+    info.services = "T:" + ports.to_string() + ",U:" + udp_ports.to_string();
+  } else {
+    info.services = want_udp ? udp_ports.to_string() : ports.to_string();
+  }
+  info.num_services = ports.size() + udp_ports.size();
   info.start_unix_s = static_cast<int64_t>(std::time(nullptr));
   info.hosts_total = targets->size();
   for (auto& s : sinks) {
@@ -352,17 +354,78 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   auto on_result = [&](const scan::PortResult& r) { collector.add(r); };
   core::Result<scan::ScanProgress> stats = scan::ScanProgress{};
-  std::optional<scan::SynScanStats> syn_stats;
-  if (use_syn) {
-    auto st = scan::syn_scan(*targets, ports, syn, stop, on_result, on_progress, o.debug);
+  // The raw scans: -sS then -sU, each a stateless pass of its own.
+  std::vector<std::pair<std::string, scan::RawScanStats>> raw_stats;
+  auto add_progress = [&](const scan::ScanProgress& p) {
+    stats->total += p.total;
+    stats->done += p.done;
+    stats->probes_sent += p.probes_sent;
+    stats->retries_sent += p.retries_sent;
+    stats->open += p.open;
+  };
+  // Discovery first; the port scans then go to the hosts that answered.
+  const scan::TargetSet* scan_targets = &*targets;
+  scan::TargetSet up_targets;
+  if (discover) {
+    std::vector<scan::Address> up;
+    scan::RawScanConfig ping = syn;
+    ping.on_answer = nullptr;
+    ping.on_checkpoint = nullptr;
+    ping.preanswered = {};
+    ping.start_k = 0;
+    const auto& probes = o.ping_probes.empty() ? scan::default_discovery_probes() : o.ping_probes;
+    auto st = scan::discover_hosts(
+        *targets, probes, ping, stop,
+        [&](const scan::Address& a, scan::Reason why) {
+          collector.add_up(a, why);
+          up.push_back(a);
+        },
+        on_progress, o.debug);
+    if (!st) {
+      stats = tl::unexpected(st.error());
+    } else {
+      if (o.output.verbosity > 0 || o.debug > 0) {
+        std::fprintf(stderr, "lrscan: host discovery: %llu of %llu hosts up (%llu probes)\n",
+                     static_cast<unsigned long long>(up.size()), static_cast<unsigned long long>(targets->size()),
+                     static_cast<unsigned long long>(st->progress.probes_sent));
+      }
+      if (o.ping_only) {
+        stats->total = targets->size();
+        stats->done = up.size();
+        stats->probes_sent = st->progress.probes_sent;
+        stats->retries_sent = st->progress.retries_sent;
+      }
+    }
+    up_targets = scan::TargetSet::from_addresses(up);
+    scan_targets = &up_targets;
+  }
+  const bool any_up = !scan_targets->empty();
+  if (stats && any_up && use_syn && !ports.empty()) {
+    auto st = scan::raw_scan(*scan_targets, ports, syn, stop, on_result, on_progress, o.debug);
     if (st) {
-      syn_stats = *st;
-      stats = st->progress;
+      raw_stats.emplace_back("syn", *st);
+      add_progress(st->progress);
     } else {
       stats = tl::unexpected(st.error());
     }
-  } else {
-    stats = scan::connect_scan(*targets, ports, o.scan, stop, on_result, on_progress);
+  } else if (stats && any_up && want_tcp && !ports.empty() && !o.ping_only) {
+    stats = scan::connect_scan(*scan_targets, ports, o.scan, stop, on_result, on_progress);
+  }
+  if (stats && any_up && want_udp && !udp_ports.empty() && !stop.requested()) {
+    scan::RawScanConfig udp = syn;
+    udp.protocol = scan::Protocol::kUdp;
+    // Linux refills its ICMP budget at about one message per second after a
+    // burst of six (spec §7): rounds closer than that cannot tell a rate limit
+    // from a filter, so -sU waits at least a second between rounds.
+    udp.min_wait = std::max(udp.min_wait, std::chrono::milliseconds(1000));
+    udp.max_wait = std::max(udp.max_wait, udp.min_wait);
+    auto st = scan::raw_scan(*scan_targets, udp_ports, udp, stop, on_result, on_progress, o.debug);
+    if (st) {
+      raw_stats.emplace_back("udp", *st);
+      add_progress(st->progress);
+    } else {
+      stats = tl::unexpected(st.error());
+    }
   }
   if (drew) {
     std::fprintf(stderr, "\r\033[K");
@@ -385,51 +448,65 @@ int main(int argc, char** argv) {
     s.format->end(info);
   }
   close_all();
-  if (syn_stats) {
-    const scan::SynScanStats& ss = *syn_stats;
-    // The first walk's rate: later rounds are a few probes between waits.
-    const double pps =
-        ss.send_seconds > 0
-            ? static_cast<double>(ss.first_round_probes > 0 ? ss.first_round_probes - 1 : 0) / ss.send_seconds
-            : 0;
+  for (const auto& [kind, ss] : raw_stats) {
+    // The first walk's rate (later rounds are a few probes between waits); only
+    // when the walk lasted long enough to measure.
+    char rate_text[64] = "";
+    if (ss.send_seconds >= 0.01 && ss.first_round_probes > 1) {
+      std::snprintf(rate_text, sizeof(rate_text), " at %.0f/s",
+                    static_cast<double>(ss.first_round_probes - 1) / ss.send_seconds);
+    }
     if (!o.scan.dry_run) {
       std::fprintf(stderr,
-                   "lrscan: syn scan: %llu probes sent (%llu retries, %llu refused by the kernel) at %.0f/s in %u "
-                   "rounds; %llu replies (%llu duplicates); %llu capture drops; %llu ports unanswered\n",
-                   static_cast<unsigned long long>(ss.progress.probes_sent),
+                   "lrscan: %s scan: %llu probes sent (%llu retries, %llu refused by the kernel)%s in %u rounds; "
+                   "%llu replies (%llu duplicates); %llu capture drops; %llu ports unanswered\n",
+                   kind.c_str(), static_cast<unsigned long long>(ss.progress.probes_sent),
                    static_cast<unsigned long long>(ss.progress.retries_sent),
-                   static_cast<unsigned long long>(ss.send_errors), pps, ss.rounds,
+                   static_cast<unsigned long long>(ss.send_errors), rate_text, ss.rounds,
                    static_cast<unsigned long long>(ss.replies), static_cast<unsigned long long>(ss.duplicates),
                    static_cast<unsigned long long>(ss.capture_drops), static_cast<unsigned long long>(ss.unanswered));
     }
     if (ss.capture_drops > 0) {
       std::fprintf(stderr,
-                   "lrscan: warning: the capture ring dropped %llu packets; some ports may be reported filtered "
+                   "lrscan: warning: the capture ring dropped %llu packets; some ports may be reported %s "
                    "wrongly: lower --rate\n",
-                   static_cast<unsigned long long>(ss.capture_drops));
+                   static_cast<unsigned long long>(ss.capture_drops), kind == "udp" ? "open|filtered" : "filtered");
+    }
+    if (ss.icmp_ratelimited > 0) {
+      // Linux answers about one port unreachable per second after a short burst
+      // (spec §7): proving these closed takes that long, for any scanner.
+      std::fprintf(stderr,
+                   "lrscan: %llu UDP ports are open|filtered (reason icmp-ratelimit): their hosts answered other "
+                   "ports with ICMP port unreachable but not these, as an ICMP rate limit does. To prove them "
+                   "closed, rescan just those ports with --rate 1 (Linux's default ICMP rate; about %llu s)\n",
+                   static_cast<unsigned long long>(ss.icmp_ratelimited),
+                   static_cast<unsigned long long>(ss.icmp_ratelimited));
     }
     if (ss.silent_hosts > 0) {
-      std::fprintf(stderr, "lrscan: %llu hosts answered no probe (not listed)\n",
-                   static_cast<unsigned long long>(ss.silent_hosts));
+      std::fprintf(stderr, "lrscan: %llu hosts answered no %s probe (not listed)\n",
+                   static_cast<unsigned long long>(ss.silent_hosts), kind.c_str());
     }
-    if (resume) {
-      if (stop.requested()) {
-        std::fprintf(stderr, "lrscan: progress saved in %s; run the same command again to continue\n",
-                     o.resume_file.c_str());
-      } else {
-        std::remove(o.resume_file.c_str());
-      }
+  }
+  if (journal) {
+    if (stop.requested()) {
+      std::fprintf(stderr, "lrscan: progress saved in %s; run the same command again to continue\n",
+                   o.resume_file.c_str());
+    } else {
+      journal->finish();
     }
   }
   if (o.scan.dry_run) {
     std::fprintf(stderr,
                  "lrscan: dry run: %llu probes generated (%llu hosts x %llu ports) in %.2f s; nothing was sent\n",
                  static_cast<unsigned long long>(stats->probes_sent), static_cast<unsigned long long>(targets->size()),
-                 static_cast<unsigned long long>(ports.size()), info.elapsed_s);
+                 static_cast<unsigned long long>(ports.size() + udp_ports.size()), info.elapsed_s);
   }
   if (stop.requested()) {
     std::fprintf(stderr, "lrscan: interrupted: %llu of %llu probes answered; results above are partial\n",
                  static_cast<unsigned long long>(stats->done), static_cast<unsigned long long>(stats->total));
+    // Like a shell reports a command killed by the signal: scripts can tell a
+    // partial result from a completed scan.
+    return 128 + (core::last_signal() > 0 ? core::last_signal() : 2);
   }
   return kExitOk;
 }

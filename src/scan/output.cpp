@@ -410,15 +410,18 @@ class NormalOutput final : public WriterBase {
                grep_safe(info.args));
   }
 
-  void host(const Address& addr, std::span<const PortResult> ports) override {
+  void host(const Address& addr, std::span<const PortResult> ports, std::optional<Reason> discovered) override {
     std::string ip = addr.to_string();
-    if (!host_up(ports)) {
+    if (!discovered && !host_up(ports)) {
       if (opts_.verbosity > 0) {
         fmt::print(out_, "Nmap scan report for {} [host down]\n", ip);
       }
       return;
     }
     fmt::print(out_, "Nmap scan report for {}\nHost is up.\n", ip);
+    if (ports.empty()) {
+      return;  // -sn: discovery only
+    }
     Collapse c(ports, opts_);
     if (c.hidden_total() == ports.size()) {
       fmt::print(out_, "All {} scanned ports on {} are in ignored states.\n", ports.size(), ip);
@@ -494,15 +497,18 @@ class GrepableOutput final : public WriterBase {
     }
   }
 
-  void host(const Address& addr, std::span<const PortResult> ports) override {
+  void host(const Address& addr, std::span<const PortResult> ports, std::optional<Reason> discovered) override {
     std::string ip = addr.to_string();
-    if (!host_up(ports)) {
+    if (!discovered && !host_up(ports)) {
       if (opts_.verbosity > 0) {
         fmt::print(out_, "Host: {} ()\tStatus: Down\n", ip);
       }
       return;
     }
     fmt::print(out_, "Host: {} ()\tStatus: Up\n", ip);
+    if (ports.empty()) {
+      return;  // -sn: discovery only
+    }
     Collapse c(ports, opts_);
     // -oG has room for one ignored state: the largest collapsed one. Others are
     // listed port by port (except with --open, which lists open ports only).
@@ -557,14 +563,14 @@ class XmlOutput final : public WriterBase {
     fmt::print(out_, "<verbose level=\"{}\"/>\n<debugging level=\"0\"/>\n", std::max(opts_.verbosity, 0));
   }
 
-  void host(const Address& addr, std::span<const PortResult> ports) override {
-    bool up = host_up(ports);
+  void host(const Address& addr, std::span<const PortResult> ports, std::optional<Reason> discovered) override {
+    bool up = discovered.has_value() || host_up(ports);
     if (!up && opts_.verbosity <= 0) {
       return;
     }
-    std::string_view status_reason = "no-response";
+    std::string_view status_reason = discovered ? reason_name(*discovered) : "no-response";
     for (const PortResult& r : ports) {
-      if (responsive(r)) {
+      if (!discovered && responsive(r)) {
         status_reason = reason_name(r.reason);
         break;
       }
@@ -638,10 +644,14 @@ class JsonOutput final : public WriterBase {
                info.num_services, info.start_unix_s, json_escape(time_str(info.start_unix_s)));
   }
 
-  void host(const Address& addr, std::span<const PortResult> ports) override {
+  void host(const Address& addr, std::span<const PortResult> ports, std::optional<Reason> discovered) override {
     std::string ip = addr.to_string();
     int family = addr.family == Family::kV6 ? 6 : 4;
     const ServiceNames& names = ServiceNames::get();
+    if (discovered) {
+      fmt::print(out_, "{{\"type\":\"host\",\"ip\":\"{}\",\"family\":{},\"state\":\"up\",\"reason\":\"{}\"}}\n", ip,
+                 family, reason_name(*discovered));
+    }
     for (const PortResult& r : ports) {
       if (opts_.open_only && r.state != PortState::kOpen) {
         continue;
@@ -688,24 +698,32 @@ core::Result<std::unique_ptr<OutputFormat>> make_output(std::string_view format,
 
 // ---------------------------------------------------------------- ResultCollector
 
-void ResultCollector::add(const PortResult& r) { hosts_[r.addr].push_back(r); }
+void ResultCollector::add(const PortResult& r) { hosts_[r.addr].ports.push_back(r); }
+
+void ResultCollector::add_up(const Address& addr, Reason why) {
+  auto& h = hosts_[addr];
+  if (!h.discovered) {
+    h.discovered = why;
+  }
+}
 
 void ResultCollector::replay(const ScanInfo& /*info_for_end*/, std::span<OutputFormat* const> outs) const {
   std::vector<PortResult> sorted;
-  for (const auto& [addr, ports] : hosts_) {
-    sorted = ports;
+  for (const auto& [addr, h] : hosts_) {
+    sorted = h.ports;
     std::sort(sorted.begin(), sorted.end(), [](const PortResult& a, const PortResult& b) {
       return std::pair(a.proto, a.port) < std::pair(b.proto, b.port);
     });
     for (OutputFormat* o : outs) {
-      o->host(addr, sorted);
+      o->host(addr, sorted, h.discovered);
     }
   }
 }
 
 uint64_t ResultCollector::hosts_up() const {
-  return static_cast<uint64_t>(
-      std::count_if(hosts_.begin(), hosts_.end(), [](const auto& kv) { return host_up(kv.second); }));
+  return static_cast<uint64_t>(std::count_if(hosts_.begin(), hosts_.end(), [](const auto& kv) {
+    return kv.second.discovered.has_value() || host_up(kv.second.ports);
+  }));
 }
 
 }  // namespace linerate::scan

@@ -34,7 +34,8 @@
 //     every non-open state) is collapsed: "Not shown:" in normal, <extraports> in
 //     XML, "Ignored State:" (the largest collapsed state) in grepable. Open ports
 //     are never collapsed. JSON never collapses: one line per result.
-//   - A host is "up" when it has at least one open or closed port. Hosts that
+//   - A host is "up" when it answered discovery or has at least one open or
+//     closed port. Hosts that
 //     are not up are reported only with -v (nmap prints down hosts only with -v).
 //
 // JSON lines schema (-oJ), one object per line, keys always present:
@@ -43,6 +44,8 @@
 //   {"type":"port","ip":S,"family":4|6,"port":N,"proto":"tcp"|"udp",
 //    "state":"open"|"closed"|"filtered"|"open|filtered","reason":S,
 //    "rtt_us":N,"service":S}           (with --open: open ports only)
+//   {"type":"host","ip":S,"family":4|6,"state":"up","reason":S}   (hosts that
+//    answered discovery, before their ports)
 //   {"type":"summary","end":UNIX_S,"endstr":S,"elapsed_s":X,"hosts_up":N,
 //    "hosts_total":N,"probes_sent":N,"retries_sent":N}
 //
@@ -53,6 +56,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -80,8 +84,9 @@ class OutputFormat {
   /// Header: banner line / <nmaprun> / "scan" object. Called before the scan.
   virtual void begin(const ScanInfo& info) = 0;
   /// One scanned host and all its port results (every scanned port of that host,
-  /// all states).
-  virtual void host(const Address& addr, std::span<const PortResult> ports) = 0;
+  /// all states; none after -sn). `discovered`: the host answered discovery, with
+  /// that reason (it is up whatever its ports say).
+  virtual void host(const Address& addr, std::span<const PortResult> ports, std::optional<Reason> discovered) = 0;
   /// Footer. `info` has end time, elapsed, hosts up/total filled in.
   virtual void end(const ScanInfo& info) = 0;
 };
@@ -104,6 +109,8 @@ class OutputFormat {
 class ResultCollector {
  public:
   void add(const PortResult& r);
+  /// The host answered host discovery (listed as up even with no port results).
+  void add_up(const Address& addr, Reason why);
   /// Calls host() on every format for every host that has results, in ascending
   /// address order (IPv4 before IPv6), ports ascending with TCP before UDP. Does
   /// not call begin() or end(); `info_for_end` is not used yet (kept so the
@@ -114,7 +121,11 @@ class ResultCollector {
   [[nodiscard]] uint64_t hosts_up() const;
 
  private:
-  std::map<Address, std::vector<PortResult>> hosts_;
+  struct Host {
+    std::vector<PortResult> ports;
+    std::optional<Reason> discovered;
+  };
+  std::map<Address, Host> hosts_;
 };
 
 }  // namespace linerate::scan

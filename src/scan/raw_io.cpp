@@ -196,9 +196,15 @@ std::size_t RawSender::send(std::span<const RawPacket> batch) {
 
 namespace {
 
-constexpr unsigned kBlockSize = 1U << 20;
+// Small blocks, many of them: a block is handed to us when full or after
+// tp_retire_blk_tov, so at low rates every block carries a few packets and the
+// ring's slack in time is blocks x timeout. 128 KiB x >= 64 blocks x 8 ms keeps
+// half a second of slack however slowly packets come.
+constexpr unsigned kBlockSize = 1U << 17;
 constexpr unsigned kFrameSize = 2048;
-constexpr unsigned kSnapLen = 256;  // IP + TCP/UDP headers, or ICMP + the quoted headers
+// Whole packets: the parsers check IP total lengths, and an ICMP error quoting
+// a large UDP probe (a 272-byte DHCP request) is longer than any fixed header cut.
+constexpr unsigned kSnapLen = 0xFFFF;
 
 // A tiny assembler for classic BPF: conditional jumps name labels, patched to
 // relative offsets at the end. kNext means "fall through".
@@ -242,7 +248,7 @@ class BpfAsm {
 };
 
 // Classic BPF over a packet that starts at the IP header (SOCK_DGRAM): accept
-// (truncated to kSnapLen) ICMP/ICMPv6 when asked, TCP to f.tcp_dst_port, UDP to
+// ICMP/ICMPv6 when asked, TCP to f.tcp_dst_port, UDP to
 // f.udp_dst_port; drop everything else, and every packet we sent ourselves.
 std::vector<sock_filter> build_filter(const CaptureFilter& f) {
   enum { kAccept, kDrop, kV4, kV4Udp, kV6, kV6Udp };
@@ -309,13 +315,13 @@ core::Result<CaptureRing> CaptureRing::open(int ifindex, const CaptureFilter& fi
     return core::errno_error("capture socket: TPACKET_V3");
   }
   r.block_size_ = kBlockSize;
-  r.block_count_ = static_cast<unsigned>(std::max<std::size_t>(4, ring_bytes / kBlockSize));
+  r.block_count_ = static_cast<unsigned>(std::max<std::size_t>(64, ring_bytes / kBlockSize));
   tpacket_req3 req{};
   req.tp_block_size = r.block_size_;
   req.tp_block_nr = r.block_count_;
   req.tp_frame_size = kFrameSize;
   req.tp_frame_nr = r.block_size_ / kFrameSize * r.block_count_;
-  req.tp_retire_blk_tov = 2;  // ms: a partly filled block is handed over this soon
+  req.tp_retire_blk_tov = 8;  // ms: a partly filled block is handed over this soon
   if (::setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) != 0) {
     return core::errno_error("capture socket: PACKET_RX_RING");
   }

@@ -13,8 +13,8 @@
 //    TPACKET_V3 ring: the kernel fills blocks of frames and we walk them with no
 //    syscall per packet, only a poll() when the ring is empty. A classic BPF
 //    filter keeps only what can be a reply (TCP to our source port, UDP to our
-//    source port, ICMP/ICMPv6, never our own outgoing packets) and truncates it
-//    to the headers. The ring's drop counter (PACKET_STATISTICS) is reported.
+//    source port, ICMP/ICMPv6, never our own outgoing packets). The ring's drop counter (PACKET_STATISTICS) is
+//    reported.
 //
 // Thread-safety: a RawSender belongs to the transmit thread, a CaptureRing to the
 // receive thread; nothing here is shared.
@@ -89,7 +89,8 @@ struct CaptureStats {
 /// probe leaves, so no early reply is missed.
 class CaptureRing {
  public:
-  /// ifindex 0 = every interface. ring_bytes is rounded to whole 1 MiB blocks.
+  /// ifindex 0 = every interface. ring_bytes is rounded to whole 128 KiB blocks
+  /// (at least 64 of them).
   [[nodiscard]] static core::Result<CaptureRing> open(int ifindex, const CaptureFilter& filter,
                                                       std::size_t ring_bytes = std::size_t{32} << 20);
   CaptureRing(CaptureRing&&) noexcept;

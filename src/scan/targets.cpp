@@ -613,6 +613,19 @@ core::Result<void> TargetSet::add(std::string_view spec, const Resolver& resolve
   return {};
 }
 
+TargetSet TargetSet::from_addresses(std::span<const Address> addrs) {
+  TargetSet t;
+  for (const Address& a : addrs) {
+    if (a.family == Family::kV4) {
+      t.v4_.push_back(Range4{a.v4_value(), a.v4_value()});
+    } else {
+      t.v6_.push_back(Range6{a.value, a.value});
+    }
+  }
+  t.normalize();
+  return t;
+}
+
 void TargetSet::add_range(Range4 r) {
   if (r.first <= r.last) {
     v4_.push_back(r);

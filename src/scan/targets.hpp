@@ -131,6 +131,10 @@ class TargetSet {
   /// parse_* functions for bulk input. On error the set is unchanged.
   [[nodiscard]] core::Result<void> add(std::string_view spec, const Resolver& resolver);
 
+  /// The set of exactly these addresses (any order, duplicates allowed), built in
+  /// one O(n log n) pass — e.g. the hosts that answered discovery.
+  [[nodiscard]] static TargetSet from_addresses(std::span<const Address> addrs);
+
   /// Add an inclusive range directly (first > last is ignored).
   void add_range(Range4 r);
   void add_range(Range6 r);

@@ -277,3 +277,14 @@ UDP_PAYLOADS = {
 for name, text in UDP_PAYLOADS.items():
     write("udp_payloads", name, text.encode())
 
+# resume_journal: --resume files (scan/resume.hpp), good, torn and hostile.
+J = b"lrscan-resume-2 1234567 131070\n"
+write("resume_journal", "fresh", J)
+write("resume_journal", "answers_and_checkpoint", J + b"A 0 1 2\nA 65535 0 0\nP 40000 0\n")
+write("resume_journal", "torn_last_line", J + b"A 7 1 2\nP 100 0\nA 9 1")
+write("resume_journal", "retry_round", J + b"A 1 0 0\nP 131070 2\n")
+write("resume_journal", "pair_out_of_range", J + b"A 131070 1 2\n")
+write("resume_journal", "bad_state", J + b"A 5 9 2\n")
+write("resume_journal", "bad_magic", b"lrscan-resume-1 1 2 3 0\n")
+write("resume_journal", "unknown_record", J + b"X 1 2\n")
+write("resume_journal", "huge_numbers", J + b"P 99999999999999999999999 0\n")

@@ -65,7 +65,10 @@ TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
            {{"--max-rate", "0", "h"}, "--max-rate"},
            {{"--min-rate", "10", "--max-rate", "5", "h"}, "--min-rate"},
            {{"--host-timeout", "soon", "h"}, "--host-timeout"},
-           {{"-sU", "h"}, "-sU"},
+           {{"-sn", "-Pn", "h"}, "-sn"},
+           {{"-PR", "h"}, "-PR"},
+           {{"-PSx", "h"}, "-PSx"},
+           {{"-sX", "h"}, "-sX"},
            {{"-sS", "-sT", "h"}, "-sS and -sT"},
            {{"--shard", "0/3", "h"}, "'0/3'"},
            {{"--shard", "4/3", "h"}, "'4/3'"},
@@ -79,7 +82,6 @@ TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
            {{"-e", "a/b", "h"}, "-e"},
            {{"-sT", "--shard", "1/2", "h"}, "--shard"},
            {{"-sT", "--resume", "f", "h"}, "--resume"},
-           {{"-PS22", "h"}, "-PS22"},
            {{"-oX"}, "-oX"},
            {{"-p"}, "-p"},
            {{}, "no targets"},
@@ -115,6 +117,17 @@ TEST(LrscanCli, SynScanFlags) {
   // Neither -sS nor -sT: main picks by privilege. --max-rate sets the SYN rate
   // too; without either the default rate applies and the rate is not explicit.
   EXPECT_EQ(parse({"h"}).options.scan_type, ScanType::kDefault);
+  EXPECT_TRUE(parse({"-sSU", "h"}).options.udp_scan);
+  EXPECT_EQ(parse({"-sSU", "h"}).options.scan_type, ScanType::kSyn);
+  EXPECT_TRUE(parse({"-sU", "h"}).options.udp_scan);
+  EXPECT_EQ(parse({"-sU", "h"}).options.scan_type, ScanType::kDefault);
+  EXPECT_EQ(parse({"-sUT", "h"}).options.scan_type, ScanType::kConnect);
+  Parsed d = parse({"-sn", "-PE", "-PS22,443", "-PA", "h"});
+  ASSERT_EQ(d.action, Parsed::Action::kRun) << d.text;
+  EXPECT_TRUE(d.options.ping_only);
+  using K = DiscoveryProbe::Kind;
+  EXPECT_EQ(d.options.ping_probes,
+            (std::vector<DiscoveryProbe>{{K::kEcho, 0}, {K::kSyn, 22}, {K::kSyn, 443}, {K::kAck, 80}}));
   EXPECT_DOUBLE_EQ(parse({"--max-rate", "900", "h"}).options.syn.rate_pps, 900);
   EXPECT_TRUE(parse({"--max-rate", "900", "h"}).options.explicit_rate);
   EXPECT_FALSE(parse({"h"}).options.explicit_rate);

@@ -126,7 +126,7 @@ def run(out, argv):
         rows = list({"xml": from_xml, "normal": from_normal, "json": from_json, "gnmap": from_gnmap}[cmd](argv[1]))
         out.write(listing(rows))
     elif cmd == "jsonmeta":
-        # The object types of a -oJ file in order, run-length coded: "scan port*N summary".
+        # The object types of a -oJ file in order, run-length coded: "scan host port*N ... summary".
         types = [json.loads(l)["type"] for l in open(argv[1])]
         runs = []
         for t in types:
@@ -401,8 +401,9 @@ check "[d] -oJ: 4 x 65535 results, every state and reason equal to the ground tr
 cmp -s "$WORK/d.got.json" "$WORK/d.want.json" || echo "  -oJ vs truth: $(ck - score "$WORK/d.got.json" "$WORK/d.want.json")"
 check "[d] -oG: per host the open and filtered ports listed exactly, the rest 'Ignored State: closed'" \
   same "$WORK/d.got.gnmap" "$WORK/d.want.gnmap" "-oG vs truth"
-check "[d] -oJ is valid JSON lines: one scan object, the port objects, one summary ($(cat "$WORK/d.meta"))" \
-  grep -qx 'scan port\*262140 summary' "$WORK/d.meta"
+# As root, host discovery runs first and each host's ports follow its "host" line.
+check "[d] -oJ is valid JSON lines: one scan object, per host its host line and ports, one summary ($(cat "$WORK/d.meta"))" \
+  grep -qxE 'scan (host port\*65535 ){4}summary|scan port\*262140 summary' "$WORK/d.meta"
 
 # ---- e. a lossy target -----------------------------------------------------------------
 echo "== e. (at $(elapsed "$T0" "$(now)") s)"

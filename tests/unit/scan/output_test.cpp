@@ -394,7 +394,7 @@ TEST(ResultCollector, ReplaysSortedByHostThenPort) {
   class Recorder final : public OutputFormat {
    public:
     void begin(const ScanInfo&) override { ++begins; }
-    void host(const Address& addr, std::span<const PortResult> ports) override {
+    void host(const Address& addr, std::span<const PortResult> ports, std::optional<Reason> /*discovered*/) override {
       hosts.push_back(addr);
       for (const auto& p : ports) {
         order.emplace_back(p.proto, p.port);

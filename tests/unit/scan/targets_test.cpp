@@ -96,6 +96,16 @@ TEST(TargetSet, IndexOfInvertsNthAcrossRangesAndFamilies) {
   EXPECT_FALSE(TargetSet{}.index_of(addr("10.0.0.1")));
 }
 
+TEST(TargetSet, FromAddressesMergesNeighboursAndDuplicates) {
+  std::vector<Address> up{addr("10.0.0.3"), addr("fd13::1"),  addr("10.0.0.1"),
+                          addr("10.0.0.2"), addr("10.0.0.3"), addr("10.0.0.9")};
+  TargetSet set = TargetSet::from_addresses(up);
+  EXPECT_EQ(set.size(), 5U);
+  EXPECT_EQ(set.v4().size(), 2U);  // 10.0.0.1-3 and 10.0.0.9
+  EXPECT_EQ(expand(set), (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.9", "fd13::1"}));
+  EXPECT_TRUE(TargetSet::from_addresses({}).empty());
+}
+
 TEST(TargetSet, EmptySetHasSizeZero) {
   TargetSet set;
   EXPECT_TRUE(set.empty());

@@ -1,4 +1,4 @@
-// scan/syn_scan.cpp — the stateless SYN scan. Walkthrough:
+// scan/raw_scan.cpp — the stateless raw scans (-sS, -sU). Walkthrough:
 //
 // Indices. Pair index x in [0, hosts*ports) is host = x % hosts, port index =
 // x / hosts (host fastest, as in the connect scan); the probe order is
@@ -32,13 +32,15 @@
 // more than any answer needed), and + 2 once any answer needed a retry (a lossy
 // path: one empty round is weak evidence there), within max_retries. So a clean
 // path costs one re-probe of its filtered ports, and a 1%-lossy one a few short
-// rounds instead of guessing.
+// rounds instead of guessing. For -sU the caller sets min_wait to a second:
+// Linux refills its ICMP budget at one message a second, so faster rounds could
+// not see the rate limit that makes a closed port look silent.
 //
 // Memory: the bitmap pages (4 KiB per 32,768 pairs with any answer) behind a
 // directory of at most 2^22 slots, mmap'd so untouched slots cost nothing; the
 // result ring (64 Ki entries); the capture ring (32 MiB, locked). Nothing else
 // grows with the scan.
-#include "scan/syn_scan.hpp"
+#include "scan/raw_scan.hpp"
 
 #include <sys/mman.h>
 #include <time.h>
@@ -52,10 +54,14 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
+#include "scan/discovery_probe.hpp"
 #include "scan/siphash.hpp"
 #include "scan/syn_probe.hpp"
+#include "scan/udp_payloads.hpp"
+#include "scan/udp_probe.hpp"
 
 namespace linerate::scan {
 namespace {
@@ -198,6 +204,7 @@ struct Event {
   uint64_t y = 0;
   PortState state = PortState::kFiltered;
   Reason reason = Reason::kNoResponse;
+  uint8_t round = 0;  // the round running when the answer came (255 = later)
 };
 
 class EventRing {
@@ -269,10 +276,22 @@ struct Geometry {
 
 // The probe templates and the cookie for one scan.
 struct Prober {
+  explicit Prober(SipKey key) : cookie(key), dcookie(key) {}
+  Protocol proto = Protocol::kTcp;
   SynCookie cookie;
+  DiscoveryCookie dcookie;  // same key: -PS/-PA replies validate with `cookie` too
+  const PortSet* ports = nullptr;
+  const std::vector<DiscoveryProbe>* probes = nullptr;  // host discovery when set
+  std::optional<SynTemplate4> a4;                       // -PA probes
+  std::optional<SynTemplate6> a6;
+  std::optional<IcmpTemplate4> i4;
+  std::optional<IcmpTemplate6> i6;
+  uint16_t sport = 0;
   std::optional<SynTemplate4> t4;
   std::optional<SynTemplate6> t6;
-  uint16_t sport;
+  std::optional<UdpTemplate4> u4;
+  std::optional<UdpTemplate6> u6;
+  const UdpPayloads* payloads = nullptr;
 
   static Ip6Bytes bytes6(const Address& a) {
     Ip6Bytes b{};
@@ -282,10 +301,66 @@ struct Prober {
     return b;
   }
 
+  /// Bytes a probe may take: the SYN's 64 or the largest UDP probe.
+  [[nodiscard]] std::size_t slot_bytes() const { return proto == Protocol::kTcp ? 64 : UdpTemplate6::kMaxLen; }
+
   // Builds the probe for `dst`:`port` into out; returns its length (0 = no
   // template for that family).
-  std::size_t build(std::span<std::byte> out, const Address& dst, uint16_t port) const {
-    if (dst.family == Family::kV4) {
+  std::size_t build(std::span<std::byte> out, const Address& dst, uint32_t pidx) const {
+    if (probes != nullptr) {
+      return build_discovery(out, dst, (*probes)[pidx]);
+    }
+    return build_port(out, dst, ports->nth(pidx));
+  }
+
+  // One host-discovery probe (nmap -PE/-PP/-PS/-PA). ICMP ids carry the cookie;
+  // an ACK probe carries it as its ack number, so the RST answering it (seq =
+  // that ack) validates statelessly. Timestamp requests have no IPv6 form.
+  std::size_t build_discovery(std::span<std::byte> out, const Address& dst, const DiscoveryProbe& pr) const {
+    const bool v4 = dst.family == Family::kV4;
+    const uint32_t d4 = v4 ? dst.v4_value() : 0;
+    const Ip6Bytes d6 = v4 ? Ip6Bytes{} : bytes6(dst);
+    const auto id = static_cast<uint16_t>(splitmix(static_cast<uint64_t>(dst.value)));
+    switch (pr.kind) {
+      case DiscoveryProbe::Kind::kEcho:
+        if (v4) {
+          return i4 ? i4->build_echo(out, d4, dcookie.echo4(i4_src, d4), id) : 0;
+        }
+        return i6 ? i6->build_echo(out, d6, dcookie.echo6(src6, d6)) : 0;
+      case DiscoveryProbe::Kind::kTimestamp:
+        return v4 && i4 ? i4->build_timestamp(out, d4, dcookie.timestamp4(i4_src, d4), id) : 0;
+      case DiscoveryProbe::Kind::kSyn:
+        return build_port(out, dst, pr.port);
+      case DiscoveryProbe::Kind::kAck:
+        if (v4) {
+          if (!a4) {
+            return 0;
+          }
+          uint32_t c = cookie.cookie(Tuple4{i4_src, d4, sport, pr.port});
+          return a4->build(out, d4, sport, pr.port, c, id, c);
+        }
+        if (!a6) {
+          return 0;
+        }
+        uint32_t c = cookie.cookie(Tuple6{src6, d6, sport, pr.port});
+        return a6->build(out, d6, sport, pr.port, c, c);
+    }
+    return 0;
+  }
+
+  std::size_t build_port(std::span<std::byte> out, const Address& dst, uint16_t port) const {
+    const bool v4 = dst.family == Family::kV4;
+    if (proto == Protocol::kUdp) {
+      // UDP carries no cookie (the payload is the service's request): replies are
+      // recognised by our address and source port, ICMP errors by the quote.
+      const UdpPayload& pl = payloads->for_port(port);
+      if (v4) {
+        auto id = static_cast<uint16_t>(splitmix(uint64_t{dst.v4_value()} << 16 | port));
+        return u4 ? u4->build(out, dst.v4_value(), sport, port, pl, id) : 0;
+      }
+      return u6 ? u6->build(out, bytes6(dst), sport, port, pl) : 0;
+    }
+    if (v4) {
       if (!t4) {
         return 0;
       }
@@ -299,23 +374,36 @@ struct Prober {
     uint32_t c = cookie.cookie(Tuple6{t6->src_ip(), d, sport, port});
     return t6->build(out, d, sport, port, c);
   }
+
+  [[nodiscard]] bool our_source(bool v6, const Ip6Bytes& src) const {
+    if (v6) {
+      return src == src6;
+    }
+    return std::equal(src.begin(), src.begin() + 4, src4.begin());
+  }
+  Ip6Bytes src4{};  // our IPv4 address in the first 4 bytes (wire order)
+  Ip6Bytes src6{};
+  uint32_t i4_src = 0;  // our IPv4 address, host order
 };
 
-Address reply_source(const Reply& r) {
-  if (!r.v6) {
-    return Address::v4((uint32_t{r.src[0]} << 24) | (uint32_t{r.src[1]} << 16) | (uint32_t{r.src[2]} << 8) | r.src[3]);
+// An address from wire bytes (IPv4 in the first 4).
+Address address_of(bool v6, const Ip6Bytes& b) {
+  if (!v6) {
+    return Address::v4((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3]);
   }
   U128 v = 0;
-  for (uint8_t b : r.src) {
-    v = (v << 8) | b;
+  for (uint8_t x : b) {
+    v = (v << 8) | x;
   }
   return Address::v6(v);
 }
 
+Address reply_source(const Reply& r) { return address_of(r.v6, r.src); }
+
 // ---------------------------------------------------------------- transmit
 
 struct TxPlan {
-  const SynScanConfig* cfg;
+  const RawScanConfig* cfg;
   Geometry g;
   Permutation perm;
   const Prober* prober;
@@ -332,7 +420,7 @@ class Transmitter {
     double rate = p_.cfg->rate_pps;
     unlimited_ = p_.cfg->dry_run && rate <= 0;
     if (rate <= 0) {
-      rate = kDefaultSynRate;
+      rate = kDefaultRawRate;
     }
     rate_ = rate;
     // A batch is at most ~1 ms of the rate (a bounded burst), at least 1 probe.
@@ -340,20 +428,21 @@ class Transmitter {
     if (unlimited_) {
       batch_ = std::max(1U, p_.cfg->batch_size);
     }
-    buf_.resize(std::size_t{batch_} * kSlot);
+    slot_ = p_.prober->slot_bytes();
+    buf_.resize(std::size_t{batch_} * slot_);
     pkts4_.reserve(batch_);
     pkts6_.reserve(batch_);
   }
 
   void run() {
     pin_this_thread(p_.cpu);
-    const SynScanConfig& cfg = *p_.cfg;
+    const RawScanConfig& cfg = *p_.cfg;
     const uint64_t shard_n = shard_size(p_.g.pairs, cfg.shard);
     const unsigned max_round = cfg.dry_run ? 0 : cfg.max_retries;
     const int64_t start_ns = now_ns();
     for (unsigned r = 0; r <= max_round && !stopped(); ++r) {
       sh_.round.store(r, std::memory_order_relaxed);
-      for (uint64_t k = cfg.start_k; k < shard_n; ++k) {
+      for (uint64_t k = r == 0 ? cfg.start_k : 0; k < shard_n; ++k) {
         if ((k & 255) == 0 && stopped()) {
           break;
         }
@@ -364,7 +453,7 @@ class Transmitter {
         if (r > 0 && sh_.answered.test(y)) {
           continue;
         }
-        queue(p_.g.targets->nth(host), p_.g.ports->nth(pidx), y, r > 0);
+        queue(p_.g.targets->nth(host), pidx, y, r > 0);
         if (r == 0) {
           pending_position_ = k + 1;
         }
@@ -396,14 +485,12 @@ class Transmitter {
   }
 
  private:
-  static constexpr std::size_t kSlot = 64;  // bytes per probe (SynTemplate6::kLen)
-
   bool stopped() const { return p_.stop->requested(); }
 
-  void queue(const Address& dst, uint16_t port, uint64_t y, bool retry) {
+  void queue(const Address& dst, uint32_t pidx, uint64_t y, bool retry) {
     std::size_t slot = pkts4_.size() + pkts6_.size();
-    std::span<std::byte> out(buf_.data() + slot * kSlot, kSlot);
-    std::size_t len = p_.prober->build(out, dst, port);
+    std::span<std::byte> out(buf_.data() + slot * slot_, slot_);
+    std::size_t len = p_.prober->build(out, dst, pidx);
     if (len == 0) {
       return;
     }
@@ -466,7 +553,12 @@ class Transmitter {
       paced_ = 0;
     }
     auto due = anchor_ns_ + static_cast<int64_t>(static_cast<double>(paced_) * 1e9 / rate_);
-    if (t > due + 10'000'000) {  // more than 10 ms behind: do not burst to catch up
+    // Behind schedule (the thread was descheduled, the send buffer was full):
+    // catch up, so the rate over seconds stays exact on a busy machine, but
+    // never by more than 50 ms of probes at once; a longer stall is forgiven
+    // (re-anchored) instead of turning into a burst.
+    const auto max_lag = std::max<int64_t>(50'000'000, static_cast<int64_t>(2e9 * batch_ / rate_));
+    if (t > due + max_lag) {
       anchor_ns_ = t;
       paced_ = 0;
       due = t;
@@ -481,7 +573,7 @@ class Transmitter {
   }
 
   [[nodiscard]] int64_t wait_ns() const {
-    const SynScanConfig& cfg = *p_.cfg;
+    const RawScanConfig& cfg = *p_.cfg;
     int64_t srtt = sh_.srtt_ns.load(std::memory_order_relaxed);
     int64_t w = srtt < 0 ? std::chrono::nanoseconds(cfg.initial_wait).count()
                          : 2 * srtt + 4 * sh_.rttvar_ns.load(std::memory_order_relaxed);
@@ -508,10 +600,7 @@ class Transmitter {
     }
   }
 
-  [[nodiscard]] uint64_t domain_pairs() const {
-    uint64_t n = shard_size(p_.g.pairs, p_.cfg->shard);
-    return n - std::min(n, p_.cfg->start_k);
-  }
+  [[nodiscard]] uint64_t domain_pairs() const { return shard_size(p_.g.pairs, p_.cfg->shard); }
 
   [[nodiscard]] bool another_round(unsigned next) const {
     if (sh_.answered_count.load(std::memory_order_acquire) >= domain_pairs()) {
@@ -527,6 +616,7 @@ class Transmitter {
   double rate_ = 0;
   bool unlimited_ = false;
   unsigned batch_ = 1;
+  std::size_t slot_ = 64;
   std::vector<std::byte> buf_;
   std::vector<RawPacket> pkts4_;
   std::vector<RawPacket> pkts6_;
@@ -564,21 +654,146 @@ class Receiver {
 
  private:
   void on_packet(std::span<const std::byte> pkt) {
+    if (prober_.probes != nullptr) {
+      on_discovery(pkt);
+      return;
+    }
+    if (prober_.proto == Protocol::kUdp) {
+      on_udp_scan_event(pkt);
+      return;
+    }
     auto r = parse_reply(pkt);
-    if (!r || r->dport != prober_.sport) {
+    if (!r) {
+      on_icmp(pkt);
       return;
     }
+    if (r->dport != prober_.sport) {
+      return;
+    }
+    // The cookie also binds our source address: a reply to a probe from another
+    // address cannot validate.
     ReplyKind kind = prober_.cookie.classify(*r);
-    if (kind == ReplyKind::kNone) {
+    if (kind == ReplyKind::kSynAck) {
+      answer(reply_source(*r), r->sport, PortState::kOpen, Reason::kSynAck);
+    } else if (kind == ReplyKind::kRst) {
+      answer(reply_source(*r), r->sport, PortState::kClosed, Reason::kReset);
+    }
+  }
+
+  // An ICMP destination unreachable quoting one of our SYNs (spec §3: filtered,
+  // with nmap's reason for the code). The quote carries the SYN's sequence
+  // number, which must be our cookie for the quoted tuple; a quote too short to
+  // hold it cannot be proven ours and is ignored (the pair is retried).
+  void on_icmp(std::span<const std::byte> pkt) {
+    auto e = parse_scan_event(pkt);
+    if (!e || e->kind != ScanEvent::Kind::kIcmpUnreach || e->quoted.proto != kIpProtoTcp || !e->quoted.has_seq ||
+        e->quoted.sport != prober_.sport) {
       return;
     }
-    auto host = g_.targets->index_of(reply_source(*r));
-    int64_t pidx = g_.ports->index_of(r->sport);
+    uint32_t want = 0;
+    if (e->v6) {
+      Tuple6 t = e->probe_tuple6();
+      if (!prober_.t6 || t.src_ip != prober_.t6->src_ip()) {
+        return;
+      }
+      want = prober_.cookie.cookie(t);
+    } else {
+      Tuple4 t = e->probe_tuple4();
+      if (!prober_.t4 || t.src_ip != prober_.t4->src_ip()) {
+        return;
+      }
+      want = prober_.cookie.cookie(t);
+    }
+    auto v = verdict_for(*e);
+    if (want != e->quoted.seq || !v) {
+      return;
+    }
+    answer(address_of(e->v6, e->quoted.dst), e->quoted.dport, v->state, v->reason);
+  }
+
+  // -sU: a datagram from a scanned port to our source port is open /
+  // udp-response; an ICMP unreachable quoting our probe (our address and source
+  // port, UDP) gives closed / port-unreach or filtered (spec §3).
+  void on_udp_scan_event(std::span<const std::byte> pkt) {
+    auto e = parse_scan_event(pkt);
+    if (!e) {
+      return;
+    }
+    if (e->kind == ScanEvent::Kind::kUdp) {
+      if (e->dport == prober_.sport && prober_.our_source(e->v6, e->dst)) {
+        answer(address_of(e->v6, e->src), e->sport, PortState::kOpen, Reason::kUdpResponse);
+      }
+      return;
+    }
+    if (e->kind != ScanEvent::Kind::kIcmpUnreach || e->quoted.proto != kIpProtoUdp ||
+        e->quoted.sport != prober_.sport || !prober_.our_source(e->v6, e->quoted.src)) {
+      return;
+    }
+    if (auto v = verdict_for(*e)) {
+      answer(address_of(e->v6, e->quoted.dst), e->quoted.dport, v->state, v->reason);
+    }
+  }
+
+  // Host discovery: any valid answer (echo or timestamp reply, SYN-ACK or RST
+  // carrying our cookie) means the host is up; all its probes count as answered
+  // so no retry goes to it. The event's y is the host's first pair.
+  void on_discovery(std::span<const std::byte> pkt) {
+    auto r = parse_discovery_reply(pkt);
+    if (!r || !prober_.our_source(r->v6, r->dst) || !prober_.dcookie.valid(*r)) {
+      return;
+    }
+    if ((r->kind == DiscoveryKind::kTcpSynAck || r->kind == DiscoveryKind::kTcpReset) &&
+        r->tcp.dport != prober_.sport) {
+      return;
+    }
+    auto host = g_.targets->index_of(address_of(r->v6, r->src));
+    if (!host) {
+      return;
+    }
+    const uint64_t y0 = *host * g_.nports;
+    uint64_t newly = 0;
+    for (uint64_t k = 0; k < g_.nports; ++k) {
+      newly += sh_.answered.set(y0 + k) ? 1 : 0;
+    }
+    int64_t t = now_ns();
+    sh_.replies.fetch_add(1, std::memory_order_relaxed);
+    sh_.last_reply_ns.store(t, std::memory_order_relaxed);
+    if (newly == 0) {
+      sh_.duplicates.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    unsigned round = sh_.round.load(std::memory_order_relaxed);
+    if (round > sh_.max_answered_round.load(std::memory_order_relaxed)) {
+      sh_.max_answered_round.store(round, std::memory_order_release);
+    }
+    Reason why = Reason::kSynAck;
+    switch (r->kind) {
+      case DiscoveryKind::kEchoReply4:
+      case DiscoveryKind::kEchoReply6:
+        why = Reason::kEchoReply;
+        break;
+      case DiscoveryKind::kTimestampReply4:
+        why = Reason::kTimestampReply;
+        break;
+      case DiscoveryKind::kTcpReset:
+        why = Reason::kReset;
+        break;
+      default:
+        break;
+    }
+    Event e{y0, PortState::kOpen, why, static_cast<uint8_t>(std::min(round, 255U))};
+    while (!sh_.events.push(e)) {
+      std::this_thread::yield();
+    }
+    sh_.answered_count.fetch_add(newly, std::memory_order_release);
+  }
+
+  void answer(const Address& from, uint16_t port, PortState state, Reason reason) {
+    auto host = g_.targets->index_of(from);
+    int64_t pidx = g_.ports->index_of(port);
     if (!host || pidx < 0) {
       return;  // a valid cookie for a pair we did not probe: not ours
     }
-    // The cookie also binds our source address: a reply to another family's
-    // template cannot validate.
     uint64_t y = *host * g_.nports + static_cast<uint64_t>(pidx);
     int64_t t = now_ns();
     sh_.replies.fetch_add(1, std::memory_order_relaxed);
@@ -595,8 +810,7 @@ class Receiver {
     if (round > sh_.max_answered_round.load(std::memory_order_relaxed)) {
       sh_.max_answered_round.store(round, std::memory_order_release);
     }
-    Event e{y, kind == ReplyKind::kSynAck ? PortState::kOpen : PortState::kClosed,
-            kind == ReplyKind::kSynAck ? Reason::kSynAck : Reason::kReset};
+    Event e{y, state, reason, static_cast<uint8_t>(std::min(round, 255U))};
     while (!sh_.events.push(e)) {
       std::this_thread::yield();  // the caller drains every millisecond; the kernel ring buffers meanwhile
     }
@@ -631,7 +845,7 @@ class Receiver {
 
 // ---------------------------------------------------------------- helpers
 
-uint16_t pick_source_port(const SynScanConfig& cfg) {
+uint16_t pick_source_port(const RawScanConfig& cfg) {
   if (cfg.source_port >= 0) {
     return static_cast<uint16_t>(cfg.source_port);
   }
@@ -655,12 +869,20 @@ void debug_line(int debug, const std::string& s) {
 
 }  // namespace
 
-core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& ports, const SynScanConfig& cfg,
-                                    const core::Interrupt& stop,
-                                    const std::function<void(const PortResult&)>& on_result,
-                                    const std::function<void(const ScanProgress&)>& on_progress, int debug) {
-  SynScanStats stats;
-  Geometry g{&targets, &ports, targets.size(), ports.size(), 0};
+namespace {
+
+// The port scans and host discovery share everything but what a pair's second
+// coordinate means: a port (ports != null) or a discovery probe (probes != null).
+core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in,
+                               const std::vector<DiscoveryProbe>* probes, const RawScanConfig& cfg,
+                               const core::Interrupt& stop, const std::function<void(const PortResult&)>& on_result,
+                               const std::function<void(const Address&, Reason)>& on_up,
+                               const std::function<void(const ScanProgress&)>& on_progress, int debug) {
+  RawScanStats stats;
+  static const PortSet kNoPorts;
+  const PortSet& ports = ports_in != nullptr ? *ports_in : kNoPorts;
+  const bool discovery = probes != nullptr;
+  Geometry g{&targets, &ports, targets.size(), discovery ? static_cast<uint32_t>(probes->size()) : ports.size(), 0};
   if (g.hosts == 0 || g.nports == 0) {
     return stats;
   }
@@ -671,9 +893,16 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
     return core::fail("--shard: invalid shard");
   }
   g.pairs = g.hosts * g.nports;
-  stats.progress.total = shard_size(g.pairs, cfg.shard) - std::min(shard_size(g.pairs, cfg.shard), cfg.start_k);
+  stats.progress.total = shard_size(g.pairs, cfg.shard);
 
-  Prober prober{SynCookie(cookie_key()), std::nullopt, std::nullopt, pick_source_port(cfg)};
+  Prober prober{cookie_key()};
+  prober.proto = discovery ? Protocol::kTcp : cfg.protocol;
+  prober.ports = &ports;
+  prober.probes = probes;
+  prober.sport = pick_source_port(cfg);
+  if (cfg.protocol == Protocol::kUdp) {
+    prober.payloads = cfg.udp_payloads != nullptr ? cfg.udp_payloads : &UdpPayloads::load_default();
+  }
   stats.source_port = prober.sport;
   const bool has4 = targets.size_v4() > 0;
   const bool has6 = targets.size_v6() > 0;
@@ -691,7 +920,19 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
       }
       stats.route_v4 = *r;
     }
-    prober.t4.emplace(stats.route_v4.source.v4_value(), ttl);
+    uint32_t src4 = stats.route_v4.source.v4_value();
+    prober.i4_src = src4;
+    if (prober.proto == Protocol::kUdp) {
+      prober.u4.emplace(src4, ttl);
+    } else {
+      prober.t4.emplace(src4, ttl);
+    }
+    if (discovery) {
+      prober.a4.emplace(src4, ttl, uint16_t{1024}, uint16_t{1460}, kTcpAck);
+      prober.i4.emplace(src4, ttl);
+    }
+    prober.src4 = {static_cast<uint8_t>(src4 >> 24), static_cast<uint8_t>(src4 >> 16), static_cast<uint8_t>(src4 >> 8),
+                   static_cast<uint8_t>(src4)};
   }
   if (has6) {
     if (cfg.dry_run) {
@@ -703,7 +944,16 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
       }
       stats.route_v6 = *r;
     }
-    prober.t6.emplace(Prober::bytes6(stats.route_v6.source), ttl);
+    prober.src6 = Prober::bytes6(stats.route_v6.source);
+    if (prober.proto == Protocol::kUdp) {
+      prober.u6.emplace(prober.src6, ttl);
+    } else {
+      prober.t6.emplace(prober.src6, ttl);
+    }
+    if (discovery) {
+      prober.a6.emplace(prober.src6, ttl, uint16_t{1024}, uint16_t{1440}, kTcpAck);
+      prober.i6.emplace(prober.src6, ttl);
+    }
   }
   std::string iface = has4 ? stats.route_v4.iface : stats.route_v6.iface;
   int ifindex = has4 ? stats.route_v4.ifindex : stats.route_v6.ifindex;
@@ -712,10 +962,13 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
   }
   if (!cfg.dry_run) {
     // The receive path first, so no early reply is missed (spec §4).
-    // About 100 ms of replies at the send rate (256 B a frame), 4-64 MiB.
-    double rate = cfg.rate_pps > 0 ? cfg.rate_pps : kDefaultSynRate;
-    auto ring_bytes = static_cast<std::size_t>(std::clamp(rate * 256 / 10, 4.0 * (1 << 20), 64.0 * (1 << 20)));
-    auto cr = CaptureRing::open(ifindex, CaptureFilter{prober.sport, 0, true}, ring_bytes);
+    // About 250 ms of replies at the send rate (~128 B a frame), 8-64 MiB.
+    double rate = cfg.rate_pps > 0 ? cfg.rate_pps : kDefaultRawRate;
+    auto ring_bytes = static_cast<std::size_t>(std::clamp(rate * 128 / 4, 8.0 * (1 << 20), 64.0 * (1 << 20)));
+    auto cr = CaptureRing::open(ifindex,
+                                CaptureFilter{prober.proto == Protocol::kTcp ? prober.sport : uint16_t{0},
+                                              prober.proto == Protocol::kUdp ? prober.sport : uint16_t{0}, true},
+                                ring_bytes);
     if (!cr) {
       return tl::unexpected(cr.error());
     }
@@ -751,6 +1004,10 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
   }
 
   Shared sh(g.pairs);
+  std::vector<Event> preloaded;
+  // -sU: hosts whose port unreachables came only after retries, the mark of an
+  // ICMP rate limit (a host that answers every probe at once is not limited).
+  std::unordered_set<uint64_t> icmp_limited_hosts;
   TxPlan plan{&cfg,
               g,
               Permutation(g.pairs, cfg.seed),
@@ -760,6 +1017,13 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
               stats.placement.tx_cpu,
               &stop,
               debug};
+  // Answers from an interrupted run (--resume): reported again, never re-probed.
+  for (const JournalAnswer& a : cfg.preanswered) {
+    if (a.y < g.pairs && sh.answered.set(a.y)) {
+      sh.answered_count.fetch_add(1, std::memory_order_relaxed);
+      preloaded.push_back(Event{a.y, a.state, a.reason});
+    }
+  }
   std::optional<Receiver> receiver;
   std::thread rx_thread;
   if (ring) {
@@ -775,16 +1039,34 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
   auto report = [&](const Event& e) {
     uint64_t host = e.y / g.nports;
     auto pidx = static_cast<uint32_t>(e.y % g.nports);
+    if (discovery) {
+      ++stats.progress.done;
+      ++stats.progress.open;  // hosts up
+      on_up(targets.nth(host), e.reason);
+      return;
+    }
     PortResult r;
     r.addr = targets.nth(host);
     r.port = ports.nth(pidx);
-    r.proto = Protocol::kTcp;
+    r.proto = cfg.protocol;
+    if (e.reason == Reason::kPortUnreach && e.round > 0) {
+      icmp_limited_hosts.insert(host);  // its port unreachables needed retries: rate-limited
+    }
     r.state = e.state;
     r.reason = e.reason;
     stats.progress.open += e.state == PortState::kOpen ? 1 : 0;
     ++stats.progress.done;
     on_result(r);
   };
+  auto answer = [&](const Event& e) {
+    report(e);
+    if (cfg.on_answer) {
+      cfg.on_answer(JournalAnswer{e.y, e.state, e.reason});
+    }
+  };
+  for (const Event& e : preloaded) {
+    report(e);
+  }
   auto fill_progress = [&] {
     stats.progress.probes_sent = sh.probes.load(std::memory_order_relaxed);
     stats.progress.retries_sent = sh.retries.load(std::memory_order_relaxed);
@@ -794,7 +1076,7 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
     }
   };
   while (!sh.tx_done.load(std::memory_order_acquire)) {
-    if (sh.events.drain(report) == 0) {
+    if (sh.events.drain(answer) == 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     auto now = Clock::now();
@@ -818,7 +1100,7 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
     stats.capture_packets = cs.packets;
     stats.capture_drops = cs.drops;
   }
-  sh.events.drain(report);
+  sh.events.drain(answer);
   fill_progress();
   if (cfg.on_checkpoint) {
     cfg.on_checkpoint(sh.position.load(std::memory_order_relaxed), sh.round.load(std::memory_order_relaxed));
@@ -834,17 +1116,26 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
   // filtered / no-response. An interrupted scan reports only what it learned.
   // Hosts without any answer are listed only when the scan is small; in a big
   // scan they are counted (like hosts that fail discovery in nmap).
-  if (!cfg.dry_run && !stop.requested()) {
+  if (!cfg.dry_run && !stop.requested() && !discovery) {
     const Permutation& perm = plan.perm;
     auto in_domain = [&](uint64_t host, uint32_t pidx) {
       uint64_t i = perm.unshuffle(host + g.hosts * pidx);
-      return i % cfg.shard.count == cfg.shard.index && shard_position(cfg.shard, i) >= cfg.start_k;
+      return i % cfg.shard.count == cfg.shard.index;
     };
     auto sweep_host = [&](uint64_t host) {
       for (uint32_t p = 0; p < g.nports; ++p) {
         if (!sh.answered.test(host * g.nports + p) && in_domain(host, p)) {
           ++stats.unanswered;
-          report(Event{host * g.nports + p, PortState::kFiltered, Reason::kNoResponse});
+          if (cfg.protocol == Protocol::kTcp) {
+            report(Event{host * g.nports + p, PortState::kFiltered, Reason::kNoResponse});
+          } else if (icmp_limited_hosts.count(host) != 0) {
+            // The host rate-limits its port unreachables, so this silence may be
+            // a closed port whose answer the limit ate (spec §3): say so.
+            ++stats.icmp_ratelimited;
+            report(Event{host * g.nports + p, PortState::kOpenFiltered, Reason::kIcmpRatelimit});
+          } else {
+            report(Event{host * g.nports + p, PortState::kOpenFiltered, Reason::kNoResponse});
+          }
         }
       }
     };
@@ -880,6 +1171,25 @@ core::Result<SynScanStats> syn_scan(const TargetSet& targets, const PortSet& por
   }
   stats.progress.in_flight = 0;
   return stats;
+}
+
+}  // namespace
+
+core::Result<RawScanStats> raw_scan(const TargetSet& targets, const PortSet& ports, const RawScanConfig& cfg,
+                                    const core::Interrupt& stop,
+                                    const std::function<void(const PortResult&)>& on_result,
+                                    const std::function<void(const ScanProgress&)>& on_progress, int debug) {
+  return run(targets, &ports, nullptr, cfg, stop, on_result, {}, on_progress, debug);
+}
+
+core::Result<RawScanStats> discover_hosts(const TargetSet& targets, const std::vector<DiscoveryProbe>& probes,
+                                          const RawScanConfig& cfg, const core::Interrupt& stop,
+                                          const std::function<void(const Address&, Reason)>& on_up,
+                                          const std::function<void(const ScanProgress&)>& on_progress, int debug) {
+  if (probes.empty()) {
+    return core::fail("host discovery needs at least one probe");
+  }
+  return run(targets, nullptr, &probes, cfg, stop, {}, on_up, on_progress, debug);
 }
 
 }  // namespace linerate::scan
