@@ -44,6 +44,7 @@ bench: deps gate-build
 	bench/e2e/pro_load.sh build/bench
 	bench/e2e/scan_connect.sh build/bench
 	bench/e2e/scan_syn.sh build/bench
+	bench/e2e/scan_rate.sh build/bench
 	bench/e2e/scan_dryrun.sh build/bench
 	python3 bench/gate/run_gate.py --driver build/release/bench/gate/gate_driver \
 	  --baseline bench/baseline.json --json build/bench/gate.json

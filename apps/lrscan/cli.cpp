@@ -592,6 +592,9 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   }
   if (syn_rate) {
     o.syn.rate_pps = *syn_rate;
+    if (!max_rate) {
+      o.scan.max_rate_pps = *syn_rate;  // -sT: --rate is its ceiling too
+    }
   }
   o.explicit_rate = syn_rate.has_value() || max_rate.has_value();
   if (batch) {
@@ -618,8 +621,11 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   if (o.ping_only && (o.skip_discovery || o.udp_scan || o.scan_type != ScanType::kDefault)) {
     return usage("-sn is discovery only: it cannot be combined with -Pn or a port scan type");
   }
+  if (o.ping_only && (shard_given || !o.resume_file.empty())) {
+    return usage("-sn cannot be combined with --shard or --resume in this version");
+  }
   if (o.scan_type == ScanType::kConnect && (shard_given || !o.resume_file.empty())) {
-    return usage(std::string(shard_given ? "--shard" : "--resume") + " works with -sS only in this version");
+    return usage(std::string(shard_given ? "--shard" : "--resume") + " works with the raw scans (-sS, -sU) only");
   }
   if (!o.ports.empty() && o.top_ports != 0) {
     return usage("-p cannot be combined with -F or --top-ports");

@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
     return fail("--resume works with -sS alone in this version", kExitUsage);
   }
   scan::RawScanConfig syn = o.syn;
-  if (use_syn && !o.source_addr.empty()) {
+  if (!o.source_addr.empty()) {  // every raw probe: -sS, -sU and discovery
     auto a = scan::Address::parse(o.source_addr);
     if (a && a->family == scan::Family::kV4) {
       syn.source_v4 = *a;
@@ -398,6 +398,9 @@ int main(int argc, char** argv) {
     }
     up_targets = scan::TargetSet::from_addresses(up);
     scan_targets = &up_targets;
+  }
+  if (o.skip_discovery) {
+    collector.assume_up();  // nmap -Pn: every scanned host is reported up
   }
   const bool any_up = !scan_targets->empty();
   if (stats && any_up && use_syn && !ports.empty()) {

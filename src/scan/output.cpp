@@ -715,14 +715,14 @@ void ResultCollector::replay(const ScanInfo& /*info_for_end*/, std::span<OutputF
       return std::pair(a.proto, a.port) < std::pair(b.proto, b.port);
     });
     for (OutputFormat* o : outs) {
-      o->host(addr, sorted, h.discovered);
+      o->host(addr, sorted, h.discovered ? h.discovered : assume_up_ ? std::optional(Reason::kUserSet) : std::nullopt);
     }
   }
 }
 
 uint64_t ResultCollector::hosts_up() const {
-  return static_cast<uint64_t>(std::count_if(hosts_.begin(), hosts_.end(), [](const auto& kv) {
-    return kv.second.discovered.has_value() || host_up(kv.second.ports);
+  return static_cast<uint64_t>(std::count_if(hosts_.begin(), hosts_.end(), [this](const auto& kv) {
+    return assume_up_ || kv.second.discovered.has_value() || host_up(kv.second.ports);
   }));
 }
 

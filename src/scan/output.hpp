@@ -111,6 +111,8 @@ class ResultCollector {
   void add(const PortResult& r);
   /// The host answered host discovery (listed as up even with no port results).
   void add_up(const Address& addr, Reason why);
+  /// -Pn: every host with results is up (reason user-set), as in nmap.
+  void assume_up() { assume_up_ = true; }
   /// Calls host() on every format for every host that has results, in ascending
   /// address order (IPv4 before IPv6), ports ascending with TCP before UDP. Does
   /// not call begin() or end(); `info_for_end` is not used yet (kept so the
@@ -126,6 +128,7 @@ class ResultCollector {
     std::optional<Reason> discovered;
   };
   std::map<Address, Host> hosts_;
+  bool assume_up_ = false;
 };
 
 }  // namespace linerate::scan

@@ -45,7 +45,9 @@ struct RawScanConfig {
   Protocol protocol = Protocol::kTcp;
   /// -sU payloads; null = UdpPayloads::load_default() (ours plus nmap's file).
   const UdpPayloads* udp_payloads = nullptr;
-  /// Probes per second, exactly (deadline pacing; bursts of at most one batch).
+  /// Probes per second, exactly (deadline pacing from an anchor; after a stall
+  /// the sender catches up at most 50 ms of probes at once, so bursts are
+  /// bounded and the rate over seconds holds on a busy machine).
   /// 0 = the default rate (kDefaultRawRate).
   double rate_pps = 0;
   /// Probes per sendmmsg call, at most; lowered for slow rates so a batch is
@@ -100,7 +102,8 @@ inline const std::vector<DiscoveryProbe>& default_discovery_probes() {
 }
 
 /// Probes per second when --rate is not given (scans of up to 65,536 addresses;
-/// larger ones must say --rate).
+/// larger ones must say --rate). Where the machine or path cannot send that
+/// fast, the scan simply runs at what it can (this 2-vCPU VM: 150-300k/s).
 inline constexpr double kDefaultRawRate = 500'000;
 
 struct RawScanStats {

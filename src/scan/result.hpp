@@ -46,6 +46,7 @@ enum class Reason : uint8_t {
   kUdpResponse,      // "udp-response"
   kEchoReply,        // "echo-reply": host discovery, ICMP(v6) echo reply
   kTimestampReply,   // "timestamp-reply": host discovery, ICMP timestamp reply
+  kUserSet,          // "user-set": -Pn, the host is taken to be up
   kProtoUnreach,     // "proto-unreach": ICMP type 3 code 2
   kIcmpRatelimit,    // "icmp-ratelimit": open|filtered because the target rate-limits its ICMP errors (spec §3)
 };
@@ -74,6 +75,8 @@ enum class Reason : uint8_t {
       return "echo-reply";
     case Reason::kTimestampReply:
       return "timestamp-reply";
+    case Reason::kUserSet:
+      return "user-set";
     case Reason::kProtoUnreach:
       return "proto-unreach";
     case Reason::kIcmpRatelimit:

@@ -67,6 +67,7 @@ TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
            {{"--host-timeout", "soon", "h"}, "--host-timeout"},
            {{"-sn", "-Pn", "h"}, "-sn"},
            {{"-PR", "h"}, "-PR"},
+           {{"-sn", "--shard", "1/2", "h"}, "--shard"},
            {{"-PSx", "h"}, "-PSx"},
            {{"-sX", "h"}, "-sX"},
            {{"-sS", "-sT", "h"}, "-sS and -sT"},
@@ -132,6 +133,7 @@ TEST(LrscanCli, SynScanFlags) {
   EXPECT_TRUE(parse({"--max-rate", "900", "h"}).options.explicit_rate);
   EXPECT_FALSE(parse({"h"}).options.explicit_rate);
   EXPECT_DOUBLE_EQ(parse({"-T2", "h"}).options.syn.rate_pps, 2.5);
+  EXPECT_DOUBLE_EQ(parse({"-sT", "--rate", "300", "h"}).options.scan.max_rate_pps, 300);  // -sT honours --rate
 }
 
 TEST(LrscanCli, HelpAndVersion) {

@@ -230,7 +230,11 @@ do_up() {
       net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
   done
   case $icmp_rl in
-    off) step "ICMP rate limits off" t ip netns exec "$tgt_ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 ;;
+    # "off" also lifts the namespace-wide budget (icmp_msgs_per_sec/burst, shared
+    # by IPv4 and IPv6), which the per-destination limits do not cover. 0 there
+    # would mean no ICMP at all, so it is raised instead.
+    off) step "ICMP rate limits off" t ip netns exec "$tgt_ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+           net.ipv4.icmp_msgs_per_sec=10000000 net.ipv4.icmp_msgs_burst=10000000 ;;
     on)  step "ICMP rate limits on" t ip netns exec "$tgt_ns" sysctl -qw net.ipv4.icmp_ratelimit=1000 net.ipv6.icmp.ratelimit=1000 ;;
   esac
   step "veth pair" t ip link add "$SCAN_IF" netns "$scan_ns" type veth peer name "$TGT_IF" netns "$tgt_ns"
