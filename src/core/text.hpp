@@ -31,4 +31,16 @@ namespace linerate::core {
   return out;
 }
 
+/// `token` in single quotes for a one-line message: control characters escaped
+/// (one_line) and cut to `max_chars` with "..." so hostile input stays short.
+[[nodiscard]] inline std::string quoted(std::string_view token, std::size_t max_chars = 64) {
+  std::string out = "'";
+  out += one_line(token.substr(0, max_chars));
+  if (token.size() > max_chars) {
+    out += "...";
+  }
+  out += "'";
+  return out;
+}
+
 }  // namespace linerate::core

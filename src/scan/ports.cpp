@@ -15,6 +15,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/file.hpp"
 #include "core/text.hpp"
 
 namespace linerate::scan {
@@ -25,15 +26,7 @@ constexpr uint32_t kMaxPort = 65535;
 constexpr std::size_t kMaxQuoted = 64;  // longer tokens are cut in messages
 
 /// A token quoted for a one-line message: control characters escaped, cut short.
-std::string quote(std::string_view token) {
-  std::string out = "'";
-  out += core::one_line(token.substr(0, kMaxQuoted));
-  if (token.size() > kMaxQuoted) {
-    out += "...";
-  }
-  out += "'";
-  return out;
-}
+std::string quote(std::string_view token) { return core::quoted(token, kMaxQuoted); }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -454,25 +447,12 @@ core::Result<ServiceTable> ServiceTable::parse(std::string_view text) {
 }
 
 core::Result<ServiceTable> ServiceTable::load(const std::string& path) {
-  constexpr std::uintmax_t kMaxBytes = 16 << 20;  // nmap-services is ~1 MB
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return core::fail("cannot open " + quote(path));
+  constexpr std::size_t kMaxBytes = 16 << 20;  // nmap-services is ~1 MB
+  auto text = core::read_file_capped(path, kMaxBytes);
+  if (!text) {
+    return tl::unexpected(text.error());
   }
-  // Read what is there (not a zeroed 16 MiB buffer: that cost 20 ms of page
-  // faults per start, twice per run).
-  std::string text;
-  std::array<char, 64 * 1024> chunk{};
-  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxBytes) {
-      return core::fail(quote(path) + ": file larger than 16 MiB");
-    }
-  }
-  if (in.bad()) {
-    return core::fail("cannot read " + quote(path));
-  }
-  auto table = parse(text);
+  auto table = parse(*text);
   if (!table) {
     return core::fail(path + ": " + table.error().message());
   }

@@ -39,12 +39,7 @@ uint64_t sat_add(uint64_t a, uint64_t b) {
 }
 
 // The token as it appears in messages: one line, bounded length.
-std::string quoted(std::string_view spec) {
-  if (spec.size() > kMaxQuotedChars) {
-    return "'" + core::one_line(spec.substr(0, kMaxQuotedChars)) + "...'";
-  }
-  return "'" + core::one_line(spec) + "'";
-}
+std::string quoted(std::string_view spec) { return core::quoted(spec, kMaxQuotedChars); }
 
 struct Ranges {
   std::vector<Range4> v4;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/check.hpp"
+#include "core/file.hpp"
 #include "core/text.hpp"
 
 namespace linerate::scan {
@@ -34,15 +35,7 @@ namespace {
 
 constexpr std::size_t kMaxQuoted = 40;  // longer tokens are cut in messages
 
-std::string quote(std::string_view token) {
-  std::string out = "'";
-  out += core::one_line(token.substr(0, kMaxQuoted));
-  if (token.size() > kMaxQuoted) {
-    out += "...";
-  }
-  out += "'";
-  return out;
-}
+std::string quote(std::string_view token) { return core::quoted(token, kMaxQuoted); }
 
 std::vector<std::byte> text_bytes(std::string_view s) {
   std::vector<std::byte> out(s.size());
@@ -547,22 +540,11 @@ UdpPayloads UdpPayloads::merged_with(const UdpPayloads& fallback) const {
 }
 
 core::Result<UdpPayloads> UdpPayloads::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return core::fail("cannot open " + quote(path));
+  auto text = core::read_file_capped(path, kMaxFileBytes);
+  if (!text) {
+    return tl::unexpected(text.error());
   }
-  std::string text;
-  std::array<char, 16 * 1024> chunk{};
-  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxFileBytes) {
-      return core::fail(quote(path) + ": file larger than 1 MiB");
-    }
-  }
-  if (in.bad()) {
-    return core::fail("cannot read " + quote(path));
-  }
-  auto table = parse_nmap_payloads(text);
+  auto table = parse_nmap_payloads(*text);
   if (!table) {
     return core::fail(path + ": " + table.error().message());
   }
