@@ -29,9 +29,10 @@ SCAN TYPE:
                        combine with a TCP scan as -sS -sU or -sSU
   -sn                  host discovery only: list the hosts that are up
   -Pn                  skip host discovery: treat every target as up
+  -PR                  discovery by ARP (IPv4 targets on the local Ethernet)
   -PE / -PP            discovery by ICMP echo / timestamp request
   -PS<ports> / -PA<ports>  discovery by TCP SYN / ACK to these ports (-PS22,443)
-                       default discovery (root): -PE -PS443 -PA80 -PP; without
+                       default discovery (root): -PR -PE -PS443 -PA80 -PP; without
                        root, and with --shard or --resume, every target is
                        scanned (as -Pn)
 PORTS (nmap syntax):
@@ -273,6 +274,10 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       o.skip_discovery = true;
       continue;
     }
+    if (a == "-PR") {
+      o.ping_probes.push_back({DiscoveryProbe::Kind::kArp, 0});
+      continue;
+    }
     if (a == "-PE" || a == "-PP") {
       o.ping_probes.push_back({a == "-PE" ? DiscoveryProbe::Kind::kEcho : DiscoveryProbe::Kind::kTimestamp, 0});
       continue;
@@ -292,7 +297,7 @@ Parsed parse_cli(const std::vector<std::string>& args) {
       continue;
     }
     if (a.rfind("-P", 0) == 0) {
-      return usage(a + ": not a discovery probe of this version (it has -PE -PP -PS<ports> -PA<ports>, and -Pn)");
+      return usage(a + ": not a discovery probe of this version (it has -PR -PE -PP -PS<ports> -PA<ports>, and -Pn)");
     }
     if (a == "-n" || a == "-6") {
       continue;  // no reverse DNS is ever done; IPv6 targets are recognised by their form

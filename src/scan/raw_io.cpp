@@ -8,10 +8,12 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,6 +131,62 @@ core::Result<Route> find_route(const Address& dst, const std::string& iface, con
     r.ifindex = r.iface.empty() ? 0 : static_cast<int>(::if_nametoindex(r.iface.c_str()));
   }
   return r;
+}
+
+// ---------------------------------------------------------------- link layer
+
+LinkInfo link_info(const Route& route) {
+  LinkInfo li;
+  if (route.iface.empty()) {
+    return li;
+  }
+  core::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", route.iface.c_str());
+  if (fd && ::ioctl(fd.get(), SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
+    li.ethernet = true;
+    std::memcpy(li.mac.data(), ifr.ifr_hwaddr.sa_data, 6);
+  }
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) == 0) {
+    for (ifaddrs* p = list; p != nullptr; p = p->ifa_next) {
+      if (p->ifa_addr == nullptr || p->ifa_netmask == nullptr || p->ifa_addr->sa_family != AF_INET ||
+          route.iface != p->ifa_name) {
+        continue;
+      }
+      uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(p->ifa_addr)->sin_addr.s_addr);
+      uint32_t m = ntohl(reinterpret_cast<const sockaddr_in*>(p->ifa_netmask)->sin_addr.s_addr);
+      li.on_link4.push_back(Range4{a & m, (a & m) | ~m});
+    }
+    ::freeifaddrs(list);
+  }
+  return li;
+}
+
+core::Result<LinkSender> LinkSender::open(int ifindex) {
+  LinkSender s;
+  s.ifindex_ = ifindex;
+  s.fd_ = core::Fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));  // protocol 0: send only
+  if (!s.fd_) {
+    return core::errno_error("link-layer socket for ARP");
+  }
+  return s;
+}
+
+std::size_t LinkSender::send(std::span<const std::span<const std::byte>> frames) {
+  std::size_t sent = 0;
+  for (const auto& f : frames) {
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = ifindex_;
+    sll.sll_halen = 6;
+    std::memcpy(sll.sll_addr, f.data(), 6);  // the frame's destination MAC
+    if (::sendto(fd_.get(), f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) ==
+        static_cast<ssize_t>(f.size())) {
+      ++sent;
+    }
+  }
+  return sent;
 }
 
 // ---------------------------------------------------------------- RawSender
@@ -256,6 +314,11 @@ std::vector<sock_filter> build_filter(const CaptureFilter& f) {
   BpfAsm a;
   a.stmt(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE));
   a.jeq(PACKET_OUTGOING, kDrop, kNext);
+  if (f.arp) {
+    // The frame's ethertype: ARP packets start at the ARP header here.
+    a.stmt(BPF_LD | BPF_H | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL));
+    a.jeq(ETH_P_ARP, kAccept, kNext);
+  }
   a.stmt(BPF_LD | BPF_B | BPF_ABS, 0);
   a.stmt(BPF_ALU | BPF_RSH | BPF_K, 4);
   a.jeq(4, kV4, kNext);

@@ -20,6 +20,7 @@
 // receive thread; nothing here is shared.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,15 @@ struct Route {
 [[nodiscard]] core::Result<Route> find_route(const Address& dst, const std::string& iface,
                                              const std::optional<Address>& source);
 
+/// What host discovery needs to know about the segment a route leaves on: ARP
+/// (-PR) works only towards addresses on a directly connected Ethernet.
+struct LinkInfo {
+  bool ethernet = false;         // ARPHRD_ETHER with a 6-byte address
+  std::array<uint8_t, 6> mac{};  // our MAC on it
+  std::vector<Range4> on_link4;  // IPv4 networks of the interface (address/netmask)
+};
+[[nodiscard]] LinkInfo link_info(const Route& route);
+
 /// One packet of a batch: bytes starting at the IP header and the destination.
 struct RawPacket {
   std::span<const std::byte> bytes;
@@ -73,11 +83,24 @@ class RawSender {
   uint64_t errors_ = 0;
 };
 
+/// Link-layer frames (ARP requests) on one interface, AF_PACKET SOCK_RAW.
+class LinkSender {
+ public:
+  [[nodiscard]] static core::Result<LinkSender> open(int ifindex);
+  /// Sends whole Ethernet frames (the destination MAC is in each frame).
+  std::size_t send(std::span<const std::span<const std::byte>> frames);
+
+ private:
+  core::Fd fd_;
+  int ifindex_ = 0;
+};
+
 /// What the receive filter lets through.
 struct CaptureFilter {
   uint16_t tcp_dst_port = 0;  // TCP replies to this port (0 = no TCP)
   uint16_t udp_dst_port = 0;  // UDP replies to this port (0 = no UDP)
   bool icmp = true;           // ICMP and ICMPv6 (unreachables, echo replies, ND)
+  bool arp = false;           // ARP (host discovery on the local segment)
 };
 
 struct CaptureStats {

@@ -286,6 +286,17 @@ struct Prober {
   std::optional<SynTemplate6> a6;
   std::optional<IcmpTemplate4> i4;
   std::optional<IcmpTemplate6> i6;
+  std::optional<ArpRequestTemplate> arp;  // -PR, when the IPv4 route is an Ethernet
+  std::vector<Range4> on_link4;           // ... and only to these networks
+
+  /// True for probes that leave as Ethernet frames (ARP), not IP packets.
+  [[nodiscard]] bool link_frame(uint32_t pidx) const {
+    return probes != nullptr && (*probes)[pidx].kind == DiscoveryProbe::Kind::kArp;
+  }
+  [[nodiscard]] bool on_link(uint32_t ip) const {
+    return std::any_of(on_link4.begin(), on_link4.end(),
+                       [&](const Range4& r) { return ip >= r.first && ip <= r.last; });
+  }
   uint16_t sport = 0;
   std::optional<SynTemplate4> t4;
   std::optional<SynTemplate6> t6;
@@ -329,6 +340,8 @@ struct Prober {
         return i6 ? i6->build_echo(out, d6, dcookie.echo6(src6, d6)) : 0;
       case DiscoveryProbe::Kind::kTimestamp:
         return v4 && i4 ? i4->build_timestamp(out, d4, dcookie.timestamp4(i4_src, d4), id) : 0;
+      case DiscoveryProbe::Kind::kArp:
+        return v4 && arp && on_link(d4) ? arp->build(out, d4) : 0;
       case DiscoveryProbe::Kind::kSyn:
         return build_port(out, dst, pr.port);
       case DiscoveryProbe::Kind::kAck:
@@ -409,6 +422,7 @@ struct TxPlan {
   const Prober* prober;
   RawSender* send4;  // null in dry run / no IPv4 targets
   RawSender* send6;
+  LinkSender* send_link;  // ARP frames (discovery on an Ethernet), else null
   int cpu;
   const core::Interrupt* stop;
   int debug;
@@ -488,24 +502,28 @@ class Transmitter {
   bool stopped() const { return p_.stop->requested(); }
 
   void queue(const Address& dst, uint32_t pidx, uint64_t y, bool retry) {
-    std::size_t slot = pkts4_.size() + pkts6_.size();
+    std::size_t slot = pkts4_.size() + pkts6_.size() + frames_.size();
     std::span<std::byte> out(buf_.data() + slot * slot_, slot_);
     std::size_t len = p_.prober->build(out, dst, pidx);
     if (len == 0) {
       return;
     }
-    (dst.family == Family::kV4 ? pkts4_ : pkts6_).push_back(RawPacket{out.first(len), dst});
+    if (p_.prober->link_frame(pidx)) {
+      frames_.push_back(out.first(len));
+    } else {
+      (dst.family == Family::kV4 ? pkts4_ : pkts6_).push_back(RawPacket{out.first(len), dst});
+    }
     retries_pending_ += retry ? 1 : 0;
     if (sample_y_ == ~uint64_t{0}) {
       sample_y_ = y;
     }
-    if (pkts4_.size() + pkts6_.size() >= batch_) {
+    if (pkts4_.size() + pkts6_.size() + frames_.size() >= batch_) {
       flush();
     }
   }
 
   void flush() {
-    std::size_t n = pkts4_.size() + pkts6_.size();
+    std::size_t n = pkts4_.size() + pkts6_.size() + frames_.size();
     if (n == 0) {
       return;
     }
@@ -528,6 +546,9 @@ class Transmitter {
       if (!pkts6_.empty() && p_.send6 != nullptr) {
         p_.send6->send(pkts6_);
       }
+      if (!frames_.empty() && p_.send_link != nullptr) {
+        p_.send_link->send(frames_);
+      }
     }
     int64_t t = now_ns();
     int64_t zero = 0;
@@ -540,6 +561,7 @@ class Transmitter {
     sample_y_ = ~uint64_t{0};
     pkts4_.clear();
     pkts6_.clear();
+    frames_.clear();
   }
 
   // Waits until `n` more probes may leave: deadline = anchor + sent / rate.
@@ -620,6 +642,7 @@ class Transmitter {
   std::vector<std::byte> buf_;
   std::vector<RawPacket> pkts4_;
   std::vector<RawPacket> pkts6_;
+  std::vector<std::span<const std::byte>> frames_;
   uint64_t retries_pending_ = 0;
   uint64_t pending_position_ = 0;
   uint64_t sample_y_ = ~uint64_t{0};
@@ -738,6 +761,11 @@ class Receiver {
   // carrying our cookie) means the host is up; all its probes count as answered
   // so no retry goes to it. The event's y is the host's first pair.
   void on_discovery(std::span<const std::byte> pkt) {
+    const unsigned version = pkt.empty() ? 0 : std::to_integer<unsigned>(pkt[0]) >> 4;
+    if (version != 4 && version != 6) {
+      on_arp(pkt);
+      return;
+    }
     auto r = parse_discovery_reply(pkt);
     if (!r || !prober_.our_source(r->v6, r->dst) || !prober_.dcookie.valid(*r)) {
       return;
@@ -746,7 +774,37 @@ class Receiver {
         r->tcp.dport != prober_.sport) {
       return;
     }
-    auto host = g_.targets->index_of(address_of(r->v6, r->src));
+    Reason why = Reason::kSynAck;
+    switch (r->kind) {
+      case DiscoveryKind::kEchoReply4:
+      case DiscoveryKind::kEchoReply6:
+        why = Reason::kEchoReply;
+        break;
+      case DiscoveryKind::kTimestampReply4:
+        why = Reason::kTimestampReply;
+        break;
+      case DiscoveryKind::kTcpReset:
+        why = Reason::kReset;
+        break;
+      default:
+        break;
+    }
+    host_up(address_of(r->v6, r->src), why);
+  }
+
+  // An ARP reply (captured from the ARP header on) to our address from a
+  // target: up. ARP has no cookie; the sender must be a target and the reply
+  // addressed to our IPv4 address.
+  void on_arp(std::span<const std::byte> pkt) {
+    auto a = parse_arp_reply(pkt);
+    if (!a || !prober_.arp || a->target_ip != prober_.i4_src) {
+      return;
+    }
+    host_up(Address::v4(a->sender_ip), Reason::kArpResponse);
+  }
+
+  void host_up(const Address& from, Reason why) {
+    auto host = g_.targets->index_of(from);
     if (!host) {
       return;
     }
@@ -765,21 +823,6 @@ class Receiver {
     unsigned round = sh_.round.load(std::memory_order_relaxed);
     if (round > sh_.max_answered_round.load(std::memory_order_relaxed)) {
       sh_.max_answered_round.store(round, std::memory_order_release);
-    }
-    Reason why = Reason::kSynAck;
-    switch (r->kind) {
-      case DiscoveryKind::kEchoReply4:
-      case DiscoveryKind::kEchoReply6:
-        why = Reason::kEchoReply;
-        break;
-      case DiscoveryKind::kTimestampReply4:
-        why = Reason::kTimestampReply;
-        break;
-      case DiscoveryKind::kTcpReset:
-        why = Reason::kReset;
-        break;
-      default:
-        break;
     }
     Event e{y0, PortState::kOpen, why, static_cast<uint8_t>(std::min(round, 255U))};
     while (!sh_.events.push(e)) {
@@ -908,6 +951,7 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
   const bool has6 = targets.size_v6() > 0;
   std::optional<RawSender> send4;
   std::optional<RawSender> send6;
+  std::optional<LinkSender> send_link;
   std::optional<CaptureRing> ring;
   auto ttl = static_cast<uint8_t>(std::clamp(cfg.ttl, 1, 255));
   if (has4) {
@@ -930,6 +974,15 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
     if (discovery) {
       prober.a4.emplace(src4, ttl, uint16_t{1024}, uint16_t{1460}, kTcpAck);
       prober.i4.emplace(src4, ttl);
+      const bool wants_arp = std::any_of(probes->begin(), probes->end(),
+                                         [](const DiscoveryProbe& p) { return p.kind == DiscoveryProbe::Kind::kArp; });
+      if (wants_arp && !cfg.dry_run) {
+        LinkInfo li = link_info(stats.route_v4);
+        if (li.ethernet && stats.route_v4.ifindex > 0) {
+          prober.arp.emplace(li.mac, src4);
+          prober.on_link4 = li.on_link4;
+        }
+      }
     }
     prober.src4 = {static_cast<uint8_t>(src4 >> 24), static_cast<uint8_t>(src4 >> 16), static_cast<uint8_t>(src4 >> 8),
                    static_cast<uint8_t>(src4)};
@@ -965,10 +1018,11 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
     // About 250 ms of replies at the send rate (~128 B a frame), 8-64 MiB.
     double rate = cfg.rate_pps > 0 ? cfg.rate_pps : kDefaultRawRate;
     auto ring_bytes = static_cast<std::size_t>(std::clamp(rate * 128 / 4, 8.0 * (1 << 20), 64.0 * (1 << 20)));
-    auto cr = CaptureRing::open(ifindex,
-                                CaptureFilter{prober.proto == Protocol::kTcp ? prober.sport : uint16_t{0},
-                                              prober.proto == Protocol::kUdp ? prober.sport : uint16_t{0}, true},
-                                ring_bytes);
+    auto cr = CaptureRing::open(
+        ifindex,
+        CaptureFilter{prober.proto == Protocol::kTcp ? prober.sport : uint16_t{0},
+                      prober.proto == Protocol::kUdp ? prober.sport : uint16_t{0}, true, prober.arp.has_value()},
+        ring_bytes);
     if (!cr) {
       return tl::unexpected(cr.error());
     }
@@ -979,6 +1033,13 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
         return tl::unexpected(s.error());
       }
       send4.emplace(std::move(*s));
+    }
+    if (prober.arp) {
+      auto s = LinkSender::open(stats.route_v4.ifindex);
+      if (!s) {
+        return tl::unexpected(s.error());
+      }
+      send_link.emplace(std::move(*s));
     }
     if (has6) {
       auto s = RawSender::open(Family::kV6, cfg.iface);
@@ -1014,6 +1075,7 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
               &prober,
               send4 ? &*send4 : nullptr,
               send6 ? &*send6 : nullptr,
+              send_link ? &*send_link : nullptr,
               stats.placement.tx_cpu,
               &stop,
               debug};

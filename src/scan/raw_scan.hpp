@@ -83,18 +83,22 @@ struct RawScanConfig {
   std::function<void(const JournalAnswer&)> on_answer;
 };
 
-/// One host-discovery probe (nmap's -PE, -PP, -PS<port>, -PA<port>).
+/// One host-discovery probe (nmap's -PE, -PP, -PS<port>, -PA<port>, -PR).
+/// kArp goes only to IPv4 targets on a directly connected Ethernet segment.
 struct DiscoveryProbe {
-  enum class Kind : uint8_t { kEcho, kTimestamp, kSyn, kAck };
+  enum class Kind : uint8_t { kEcho, kTimestamp, kSyn, kAck, kArp };
   Kind kind = Kind::kEcho;
   uint16_t port = 0;  // kSyn, kAck
   friend bool operator==(const DiscoveryProbe&, const DiscoveryProbe&) = default;
 };
 
-/// nmap's default discovery for a privileged user: ICMP echo, SYN to 443, ACK to
-/// 80, ICMP timestamp (timestamp has no IPv6 form and is skipped there).
+/// nmap's default discovery for a privileged user: ARP for IPv4 targets on the
+/// local Ethernet segment, and ICMP echo, SYN to 443, ACK to 80, ICMP timestamp
+/// (no IPv6 form; skipped there). nmap uses ARP alone on the local segment; we
+/// send both, so a host that ignores ARP but answers a ping still counts.
 inline const std::vector<DiscoveryProbe>& default_discovery_probes() {
-  static const std::vector<DiscoveryProbe> kProbes{{DiscoveryProbe::Kind::kEcho, 0},
+  static const std::vector<DiscoveryProbe> kProbes{{DiscoveryProbe::Kind::kArp, 0},
+                                                   {DiscoveryProbe::Kind::kEcho, 0},
                                                    {DiscoveryProbe::Kind::kSyn, 443},
                                                    {DiscoveryProbe::Kind::kAck, 80},
                                                    {DiscoveryProbe::Kind::kTimestamp, 0}};
@@ -139,8 +143,9 @@ core::Result<RawScanStats> raw_scan(const TargetSet& targets, const PortSet& por
 /// to every host, stateless like the port scans (cookies in ICMP ids, SYN
 /// sequence and ACK numbers), with the same rate, rounds, shards and pinning;
 /// on_up is called once per host that answered anything (with nmap's reason:
-/// echo-reply, timestamp-reply, syn-ack or reset), from the calling thread. Hosts that never answer are simply not
-/// reported. ARP and IPv6 neighbour discovery (-PR) are not among the probes in this version.
+/// arp-response, echo-reply, timestamp-reply, syn-ack or reset), from the
+/// calling thread. Hosts that never answer are simply not reported. IPv6
+/// neighbour discovery is not among the probes in this version (ICMPv6 echo is).
 core::Result<RawScanStats> discover_hosts(const TargetSet& targets, const std::vector<DiscoveryProbe>& probes,
                                           const RawScanConfig& cfg, const core::Interrupt& stop,
                                           const std::function<void(const Address&, Reason)>& on_up,

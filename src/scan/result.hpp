@@ -47,6 +47,7 @@ enum class Reason : uint8_t {
   kEchoReply,        // "echo-reply": host discovery, ICMP(v6) echo reply
   kTimestampReply,   // "timestamp-reply": host discovery, ICMP timestamp reply
   kUserSet,          // "user-set": -Pn, the host is taken to be up
+  kArpResponse,      // "arp-response": host discovery on the local segment
   kProtoUnreach,     // "proto-unreach": ICMP type 3 code 2
   kIcmpRatelimit,    // "icmp-ratelimit": open|filtered because the target rate-limits its ICMP errors (spec §3)
 };
@@ -77,6 +78,8 @@ enum class Reason : uint8_t {
       return "timestamp-reply";
     case Reason::kUserSet:
       return "user-set";
+    case Reason::kArpResponse:
+      return "arp-response";
     case Reason::kProtoUnreach:
       return "proto-unreach";
     case Reason::kIcmpRatelimit:

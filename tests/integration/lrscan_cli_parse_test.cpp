@@ -66,7 +66,7 @@ TEST(LrscanCli, BadInputIsOneLineNamingTheToken) {
            {{"--min-rate", "10", "--max-rate", "5", "h"}, "--min-rate"},
            {{"--host-timeout", "soon", "h"}, "--host-timeout"},
            {{"-sn", "-Pn", "h"}, "-sn"},
-           {{"-PR", "h"}, "-PR"},
+           {{"-PU", "h"}, "-PU"},
            {{"-sn", "--shard", "1/2", "h"}, "--shard"},
            {{"-PSx", "h"}, "-PSx"},
            {{"-sX", "h"}, "-sX"},
@@ -123,12 +123,12 @@ TEST(LrscanCli, SynScanFlags) {
   EXPECT_TRUE(parse({"-sU", "h"}).options.udp_scan);
   EXPECT_EQ(parse({"-sU", "h"}).options.scan_type, ScanType::kDefault);
   EXPECT_EQ(parse({"-sUT", "h"}).options.scan_type, ScanType::kConnect);
-  Parsed d = parse({"-sn", "-PE", "-PS22,443", "-PA", "h"});
+  Parsed d = parse({"-sn", "-PE", "-PS22,443", "-PA", "-PR", "h"});
   ASSERT_EQ(d.action, Parsed::Action::kRun) << d.text;
   EXPECT_TRUE(d.options.ping_only);
   using K = DiscoveryProbe::Kind;
   EXPECT_EQ(d.options.ping_probes,
-            (std::vector<DiscoveryProbe>{{K::kEcho, 0}, {K::kSyn, 22}, {K::kSyn, 443}, {K::kAck, 80}}));
+            (std::vector<DiscoveryProbe>{{K::kEcho, 0}, {K::kSyn, 22}, {K::kSyn, 443}, {K::kAck, 80}, {K::kArp, 0}}));
   EXPECT_DOUBLE_EQ(parse({"--max-rate", "900", "h"}).options.syn.rate_pps, 900);
   EXPECT_TRUE(parse({"--max-rate", "900", "h"}).options.explicit_rate);
   EXPECT_FALSE(parse({"h"}).options.explicit_rate);
