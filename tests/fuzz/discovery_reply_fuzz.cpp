@@ -18,11 +18,14 @@
 #include <span>
 
 #include "fuzz_check.hpp"
+#include "packet_fuzz_util.hpp"
 #include "scan/discovery_probe.hpp"
 #include "scan/syn_probe.hpp"
 
 namespace {
 
+using linerate::fuzz::be32;
+using linerate::fuzz::checked_ip_header_len;
 using linerate::scan::ArpRequestTemplate;
 using linerate::scan::DiscoveryCookie;
 using linerate::scan::DiscoveryKind;
@@ -35,20 +38,13 @@ using linerate::scan::parse_arp_reply;
 using linerate::scan::parse_arp_reply_frame;
 using linerate::scan::parse_discovery_reply;
 
-uint32_t be32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
-}
-
 void check_ip(const uint8_t* data, size_t size) {
   const auto r = parse_discovery_reply(std::as_bytes(std::span(data, size)));
   if (!r) {
     return;
   }
   LR_FUZZ_CHECK(size >= 20);
-  const unsigned version = data[0] >> 4;
-  LR_FUZZ_CHECK(version == (r->v6 ? 6U : 4U));
-  const std::size_t hl = r->v6 ? 40 : (data[0] & 0x0fU) * 4;
+  const std::size_t hl = checked_ip_header_len(data, r->v6);
   LR_FUZZ_CHECK(hl + 8 <= size);
   if (r->v6) {
     LR_FUZZ_CHECK(std::memcmp(r->src.data(), data + 8, 16) == 0);

@@ -12,19 +12,19 @@
 #include <span>
 
 #include "fuzz_check.hpp"
+#include "packet_fuzz_util.hpp"
 #include "scan/syn_probe.hpp"
 
 namespace {
 
+using linerate::fuzz::be16;
+using linerate::fuzz::be32;
+using linerate::fuzz::checked_ip_header_len;
 using linerate::scan::parse_reply;
 using linerate::scan::ReplyKind;
 using linerate::scan::SynCookie;
 using linerate::scan::SynTemplate4;
 using linerate::scan::SynTemplate6;
-
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-
-uint32_t be32(const uint8_t* p) { return (static_cast<uint32_t>(be16(p)) << 16) | be16(p + 2); }
 
 }  // namespace
 
@@ -34,9 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   LR_FUZZ_CHECK(size >= 40);
-  const unsigned version = data[0] >> 4;
-  LR_FUZZ_CHECK(version == (r->v6 ? 6U : 4U));
-  const std::size_t hl = r->v6 ? 40 : (data[0] & 0x0fU) * 4;
+  const std::size_t hl = checked_ip_header_len(data, r->v6);
   LR_FUZZ_CHECK(hl + 20 <= size);
   const uint8_t* tcp = data + hl;
   LR_FUZZ_CHECK(r->sport == be16(tcp));

@@ -15,10 +15,13 @@
 #include <span>
 
 #include "fuzz_check.hpp"
+#include "packet_fuzz_util.hpp"
 #include "scan/udp_probe.hpp"
 
 namespace {
 
+using linerate::fuzz::be16;
+using linerate::fuzz::checked_ip_header_len;
 using linerate::scan::kIpProtoTcp;
 using linerate::scan::kIpProtoUdp;
 using linerate::scan::parse_scan_event;
@@ -29,8 +32,6 @@ using linerate::scan::UdpTemplate4;
 using linerate::scan::UdpTemplate6;
 using linerate::scan::verdict_for;
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -38,9 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!e) {
     return 0;
   }
-  const unsigned version = data[0] >> 4;
-  LR_FUZZ_CHECK(version == (e->v6 ? 6U : 4U));
-  const std::size_t hl = e->v6 ? 40 : (data[0] & 0x0fU) * 4;
+  const std::size_t hl = checked_ip_header_len(data, e->v6);
   LR_FUZZ_CHECK(hl + 8 <= size);
   const uint8_t* l4 = data + hl;
 

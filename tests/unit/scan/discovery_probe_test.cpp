@@ -1,22 +1,24 @@
 // tests/unit/scan/discovery_probe_test.cpp — host-discovery templates, cookies
 // and parsers (scan/discovery_probe.hpp), and the ACK probes of syn_probe.hpp.
 //
-// As in syn_probe_test.cpp, checksums of built packets are checked against an
-// independent from-scratch RFC 1071 routine written here, and the answers fed to
-// the parsers are assembled field by field here as a peer's stack would send them.
+// As in syn_probe_test.cpp, checksums of built packets are checked against the
+// independent from-scratch RFC 1071 routines of packet_test_util.hpp, and the
+// answers fed to the parsers are assembled field by field as a peer's stack would
+// send them.
 #include "scan/discovery_probe.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <random>
-#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "hex_test_util.hpp"
+#include "packet_test_util.hpp"
 #include "scan/siphash.hpp"
 #include "scan/syn_probe.hpp"
 
@@ -51,54 +53,9 @@ using linerate::scan::SynTemplate6;
 using linerate::scan::Tuple4;
 using linerate::scan::Tuple6;
 
-using Bytes = std::vector<std::byte>;
+using namespace linerate::testing;  // packet_test_util.hpp, hex_test_util.hpp
 
-// ---- independent helpers -----------------------------------------------------------
-
-// RFC 1071 from scratch: one's-complement of the one's-complement sum of the
-// big-endian 16-bit words (odd last byte padded with zero), summed in 64 bits.
-uint16_t checksum_from_scratch(std::span<const std::byte> data) {
-  uint64_t sum = 0;
-  for (std::size_t i = 0; i < data.size(); i += 2) {
-    uint64_t word = static_cast<uint64_t>(data[i]) << 8;
-    if (i + 1 < data.size()) {
-      word |= static_cast<uint64_t>(data[i + 1]);
-    }
-    sum += word;
-  }
-  while ((sum >> 16) != 0) {
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
-
-uint16_t be16(const Bytes& b, std::size_t off) {
-  return static_cast<uint16_t>((static_cast<unsigned>(b[off]) << 8) | static_cast<unsigned>(b[off + 1]));
-}
-
-uint32_t be32(const Bytes& b, std::size_t off) {
-  return (static_cast<uint32_t>(be16(b, off)) << 16) | be16(b, off + 2);
-}
-
-void set16(Bytes& b, std::size_t off, uint16_t v) {
-  b[off] = static_cast<std::byte>(v >> 8);
-  b[off + 1] = static_cast<std::byte>(v & 0xff);
-}
-
-void set32(Bytes& b, std::size_t off, uint32_t v) {
-  set16(b, off, static_cast<uint16_t>(v >> 16));
-  set16(b, off + 2, static_cast<uint16_t>(v & 0xffff));
-}
-
-void append(Bytes& out, std::span<const std::byte> more) { out.insert(out.end(), more.begin(), more.end()); }
-
-Bytes as_bytes(std::initializer_list<unsigned> v) {
-  Bytes b;
-  for (const unsigned x : v) {
-    b.push_back(static_cast<std::byte>(x));
-  }
-  return b;
-}
+// ---- helpers -------------------------------------------------------------------------
 
 Ip6Bytes ip6(std::initializer_list<unsigned> v) {
   Ip6Bytes a{};
@@ -109,77 +66,19 @@ Ip6Bytes ip6(std::initializer_list<unsigned> v) {
   return a;
 }
 
-Ip6Bytes random_ip6(std::mt19937_64& rng) {
-  Ip6Bytes a{};
-  for (auto& b : a) {
-    b = static_cast<uint8_t>(rng());
-  }
-  return a;
-}
-
-uint16_t ip_checksum_v4(const Bytes& pkt) {
-  // Clamped to the buffer so tests can "fix up" garbled IHL values too.
-  const std::size_t hl = std::min((static_cast<std::size_t>(pkt[0]) & 0x0f) * 4, pkt.size());
-  Bytes hdr(pkt.begin(), pkt.begin() + static_cast<std::ptrdiff_t>(hl));
-  set16(hdr, 10, 0);
-  return checksum_from_scratch(hdr);
-}
-
-// ICMPv4 checksum from scratch over the message after an IHL-byte header.
-uint16_t icmp_checksum_v4(const Bytes& pkt) {
-  const std::size_t hl = (static_cast<std::size_t>(pkt[0]) & 0x0f) * 4;
-  Bytes msg(pkt.begin() + static_cast<std::ptrdiff_t>(hl), pkt.end());
-  set16(msg, 2, 0);
-  return checksum_from_scratch(msg);
-}
-
-// ICMPv6 checksum from scratch: pseudo-header (src, dst, 32-bit length, 3 zero
-// bytes, 58) + message with its checksum zeroed.
-uint16_t icmp_checksum_v6(const Bytes& pkt) {
-  Bytes msg(pkt.begin() + 40, pkt.end());
-  set16(msg, 2, 0);
-  Bytes pseudo(pkt.begin() + 8, pkt.begin() + 40);
-  pseudo.resize(40);
-  set32(pseudo, 32, static_cast<uint32_t>(msg.size()));
-  pseudo[39] = std::byte{58};
-  append(pseudo, msg);
-  return checksum_from_scratch(pseudo);
-}
-
 // An IPv4 packet as a peer would send it: header (+ NOP options), payload, both
 // IP and (for ICMP) ICMP checksums filled.
 Bytes make_v4(uint32_t src, uint32_t dst, uint8_t proto, const Bytes& payload, std::size_t opt_words = 0) {
-  const std::size_t hl = 20 + 4 * opt_words;
-  Bytes p(hl, std::byte{0});
-  p[0] = static_cast<std::byte>(0x40 | (hl / 4));
-  set16(p, 2, static_cast<uint16_t>(hl + payload.size()));
-  set16(p, 4, 0x5555);
-  p[8] = std::byte{63};
-  p[9] = static_cast<std::byte>(proto);
-  set32(p, 12, src);
-  set32(p, 16, dst);
-  for (std::size_t i = 20; i < hl; ++i) {
-    p[i] = std::byte{1};
-  }
-  append(p, payload);
-  set16(p, 10, ip_checksum_v4(p));
+  Bytes p = ipv4_packet(src, dst, proto, payload, nop_options(opt_words));
   if (proto == 1 && payload.size() >= 4) {
-    set16(p, hl + 2, icmp_checksum_v4(p));
+    set16(p, 20 + 4 * opt_words + 2, icmp_checksum_v4(p));
   }
   return p;
 }
 
+// An IPv6 packet with (for ICMPv6) its checksum filled.
 Bytes make_v6(const Ip6Bytes& src, const Ip6Bytes& dst, uint8_t next, const Bytes& payload, uint8_t hop = 64) {
-  Bytes p(40, std::byte{0});
-  p[0] = std::byte{0x60};
-  set16(p, 4, static_cast<uint16_t>(payload.size()));
-  p[6] = static_cast<std::byte>(next);
-  p[7] = static_cast<std::byte>(hop);
-  for (std::size_t i = 0; i < 16; ++i) {
-    p[8 + i] = static_cast<std::byte>(src[i]);
-    p[24 + i] = static_cast<std::byte>(dst[i]);
-  }
-  append(p, payload);
+  Bytes p = ipv6_packet(src, dst, next, payload, hop);
   if (next == 58 && payload.size() >= 4) {
     set16(p, 42, icmp_checksum_v6(p));
   }
@@ -211,23 +110,11 @@ Bytes na_msg(uint8_t flags, const Ip6Bytes& target, const Bytes& options) {
 }
 
 Bytes tlla_option(const MacBytes& mac) {
-  Bytes o = as_bytes({2, 1});
+  Bytes o = bytes_of({2, 1});
   for (const auto b : mac) {
     o.push_back(static_cast<std::byte>(b));
   }
   return o;
-}
-
-Bytes tcp_seg(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags) {
-  Bytes s(20, std::byte{0});
-  set16(s, 0, sport);
-  set16(s, 2, dport);
-  set32(s, 4, seq);
-  set32(s, 8, ack);
-  s[12] = std::byte{0x50};
-  s[13] = static_cast<std::byte>(flags);
-  set16(s, 14, 29200);
-  return s;  // TCP checksum not verified by the parser; left 0.
 }
 
 constexpr SipKey kKey{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
@@ -240,8 +127,8 @@ constexpr MacBytes kPeerMac{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
 
 TEST(DiscoveryCookie, MatchesSipHashOfTaggedAddressesAndSeparatesKinds) {
   const DiscoveryCookie c(kKey);
-  const Bytes echo_msg = as_bytes({0x01, 10, 0, 0, 1, 192, 0, 2, 7});
-  const Bytes ts_msg = as_bytes({0x02, 10, 0, 0, 1, 192, 0, 2, 7});
+  const Bytes echo_msg = bytes_of({0x01, 10, 0, 0, 1, 192, 0, 2, 7});
+  const Bytes ts_msg = bytes_of({0x02, 10, 0, 0, 1, 192, 0, 2, 7});
   EXPECT_EQ(c.echo4(kMe, kPeer), static_cast<uint32_t>(linerate::scan::siphash24(kKey, echo_msg)));
   EXPECT_EQ(c.timestamp4(kMe, kPeer), static_cast<uint32_t>(linerate::scan::siphash24(kKey, ts_msg)));
   EXPECT_NE(c.echo4(kMe, kPeer), c.timestamp4(kMe, kPeer));
@@ -251,7 +138,7 @@ TEST(DiscoveryCookie, MatchesSipHashOfTaggedAddressesAndSeparatesKinds) {
 
   const Ip6Bytes a = ip6({0xfd, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
   const Ip6Bytes b = ip6({0xfd, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7});
-  Bytes msg6 = as_bytes({0x03});
+  Bytes msg6 = bytes_of({0x03});
   for (const auto x : a) {
     msg6.push_back(static_cast<std::byte>(x));
   }
@@ -268,14 +155,7 @@ TEST(IcmpTemplate4, EchoBytesAndChecksumsMatchFromScratch) {
   const IcmpTemplate4 t(0xC0000201, 61);
   Bytes p(IcmpTemplate4::kEchoLen);
   ASSERT_EQ(t.build_echo(p, 0xC6336407, 0xBEEF1234, 0x4321), IcmpTemplate4::kEchoLen);
-  EXPECT_EQ(p[0], std::byte{0x45});
-  EXPECT_EQ(be16(p, 2), 28);
-  EXPECT_EQ(be16(p, 4), 0x4321);
-  EXPECT_EQ(be16(p, 6), 0);
-  EXPECT_EQ(p[8], std::byte{61});
-  EXPECT_EQ(p[9], std::byte{1});
-  EXPECT_EQ(be32(p, 12), 0xC0000201U);
-  EXPECT_EQ(be32(p, 16), 0xC6336407U);
+  EXPECT_EQ(ipv4_header(p), (Ipv4Header{0x45, 28, 0x4321, 0, 61, 1, 0xC0000201, 0xC6336407}));
   EXPECT_EQ(p[20], std::byte{8});
   EXPECT_EQ(p[21], std::byte{0});
   EXPECT_EQ(be16(p, 24), 0xBEEF);  // identifier = cookie high half
@@ -563,7 +443,7 @@ TEST(NeighborDiscovery, AdvertisementParsesTargetAndMac) {
   const Ip6Bytes me = ip6({0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55});
   const Ip6Bytes peer = ip6({0xfd, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7});
   // Solicited, override, with an unknown option (type 99, 16 bytes) before the TLLA.
-  Bytes opts = as_bytes({99, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14});
+  Bytes opts = bytes_of({99, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14});
   append(opts, tlla_option(kPeerMac));
   const auto r = parse_discovery_reply(make_v6(peer, me, 58, na_msg(kNaSolicited | kNaOverride, peer, opts), 255));
   ASSERT_TRUE(r.has_value());
@@ -583,7 +463,7 @@ TEST(NeighborDiscovery, AdvertisementParsesTargetAndMac) {
   EXPECT_EQ(bare->na_flags, kNaRouter);
   // A target link-layer option of another length is not an Ethernet MAC.
   const auto wide = parse_discovery_reply(
-      make_v6(peer, me, 58, na_msg(0, peer, as_bytes({2, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})), 255));
+      make_v6(peer, me, 58, na_msg(0, peer, bytes_of({2, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})), 255));
   ASSERT_TRUE(wide.has_value());
   EXPECT_FALSE(wide->has_mac);
   // Unsolicited (S clear) to all-nodes: fine.
@@ -614,11 +494,11 @@ TEST(NeighborDiscovery, AdvertisementValidityChecksOfRfc4861) {
   shortmsg.resize(23);
   EXPECT_FALSE(parses(make_v6(peer, me, 58, shortmsg, 255)));
   // Zero-length option; option running past the end; a lone option byte.
-  EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, as_bytes({2, 0, 1, 2, 3, 4, 5, 6})), 255)));
-  EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, as_bytes({2, 2, 1, 2, 3, 4, 5, 6})), 255)));
-  EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, as_bytes({2})), 255)));
+  EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, bytes_of({2, 0, 1, 2, 3, 4, 5, 6})), 255)));
+  EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, bytes_of({2, 2, 1, 2, 3, 4, 5, 6})), 255)));
+  EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, bytes_of({2})), 255)));
   Bytes after = tlla;
-  append(after, as_bytes({1, 0}));
+  append(after, bytes_of({1, 0}));
   EXPECT_FALSE(parses(make_v6(peer, me, 58, na_msg(0, peer, after), 255)));
   // Bad checksum.
   Bytes bad = make_v6(peer, me, 58, na_msg(kNaSolicited, peer, tlla), 255);
@@ -657,9 +537,9 @@ Bytes eth_frame(const MacBytes& dst, const MacBytes& src, const Bytes& payload, 
     f.push_back(static_cast<std::byte>(x));
   }
   if (vlan) {
-    append(f, as_bytes({0x81, 0x00, 0x00, 0x2a}));
+    append(f, bytes_of({0x81, 0x00, 0x00, 0x2a}));
   }
-  append(f, as_bytes({0x08, 0x06}));
+  append(f, bytes_of({0x08, 0x06}));
   append(f, payload);
   return f;
 }
@@ -668,9 +548,11 @@ TEST(Arp, RequestFrameIsExact) {
   const ArpRequestTemplate t(kMyMac, kMe);
   Bytes f(ArpRequestTemplate::kLen);
   ASSERT_EQ(t.build(f, kPeer), 42U);
-  const Bytes want = as_bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x06,
-                               0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55,
-                               10,   0,    0,    1,    0,    0,    0,    0,    0,    0,    192,  0,    2,    7});
+  // Ethernet: broadcast, our MAC, 0806. ARP (RFC 826): Ethernet, IPv4, 6, 4, request,
+  // our MAC and 10.0.0.1, unknown MAC, 192.0.2.7.
+  const Bytes want = from_hex(
+      "ffffffffffff 021122334455 0806 "
+      "0001 0800 06 04 0001 021122334455 0a000001 000000000000 c0000207");
   EXPECT_EQ(f, want);
   EXPECT_FALSE(parse_arp_reply_frame(f).has_value());  // a request
   Bytes shortbuf(41, std::byte{0xee});
@@ -750,13 +632,7 @@ TEST(AckProbe, TemplateCarriesCookieInAckWithoutMssAndChecksumsMatch) {
       ASSERT_EQ(be32(p, 28), ack);
       ASSERT_EQ(be32(p, 40), 0x01010101U);  // four NOPs, no MSS on a non-SYN
       ASSERT_EQ(be16(p, 10), ip_checksum_v4(p));
-      // TCP checksum from scratch: pseudo-header + segment with checksum zeroed.
-      Bytes pseudo(p.begin() + 12, p.begin() + 20);
-      append(pseudo, as_bytes({0, 6, 0, 24}));
-      Bytes seg(p.begin() + 20, p.end());
-      set16(seg, 16, 0);
-      append(pseudo, seg);
-      ASSERT_EQ(be16(p, 36), checksum_from_scratch(pseudo));
+      ASSERT_EQ(be16(p, 36), tcp_checksum_v4(p, 20));
     }
   }
   // IPv6.
@@ -769,12 +645,7 @@ TEST(AckProbe, TemplateCarriesCookieInAckWithoutMssAndChecksumsMatch) {
     ASSERT_EQ(t6.build(p6, dst, 40000, 443, 7, ack), SynTemplate6::kLen);
     ASSERT_EQ(be32(p6, 48), ack);
     ASSERT_EQ(p6[53], std::byte{kTcpAck});
-    Bytes pseudo(p6.begin() + 8, p6.begin() + 40);
-    append(pseudo, as_bytes({0, 0, 0, 24, 0, 0, 0, 6}));
-    Bytes seg(p6.begin() + 40, p6.end());
-    set16(seg, 16, 0);
-    append(pseudo, seg);
-    ASSERT_EQ(be16(p6, 56), checksum_from_scratch(pseudo));
+    ASSERT_EQ(be16(p6, 56), tcp_checksum_v6(p6));
   }
   // The default is still a SYN with MSS and ack 0.
   const SynTemplate4 syn(1);
@@ -797,7 +668,7 @@ TEST(AckProbe, RstAnsweringAnAckValidatesBySequenceNumber) {
     t.build(probe, tup.dst_ip, tup.src_port, tup.dst_port, c, 1, c);
     // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>, ack field 0, no ACK bit.
     const auto r = parse_discovery_reply(
-        make_v4(tup.dst_ip, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, be32(probe, 28), 0, kTcpRst)));
+        make_v4(tup.dst_ip, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, be32(probe, 28), 0, kTcpRst})));
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->kind, DiscoveryKind::kTcpReset);
     EXPECT_EQ(r->src_ip4(), tup.dst_ip);
@@ -805,16 +676,16 @@ TEST(AckProbe, RstAnsweringAnAckValidatesBySequenceNumber) {
     EXPECT_TRUE(sc.valid_ack_rst(r->tcp.seq, tup));
     EXPECT_FALSE(sc.valid_ack_rst(r->tcp.seq + 1, tup));
     // A wrong sequence number, another port or another host is not ours.
-    const auto bad =
-        parse_discovery_reply(make_v4(tup.dst_ip, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, c + 1, 0, kTcpRst)));
+    const auto bad = parse_discovery_reply(
+        make_v4(tup.dst_ip, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, c + 1, 0, kTcpRst})));
     ASSERT_TRUE(bad.has_value());
     EXPECT_FALSE(dc.valid(*bad));
-    const auto port = parse_discovery_reply(
-        make_v4(tup.dst_ip, kMe, 6, tcp_seg(static_cast<uint16_t>(tup.dst_port + 1), tup.src_port, c, 0, kTcpRst)));
+    const auto port = parse_discovery_reply(make_v4(
+        tup.dst_ip, kMe, 6, tcp_segment({static_cast<uint16_t>(tup.dst_port + 1), tup.src_port, c, 0, kTcpRst})));
     ASSERT_TRUE(port.has_value());
     EXPECT_FALSE(dc.valid(*port));
-    const auto host =
-        parse_discovery_reply(make_v4(tup.dst_ip ^ 1, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, c, 0, kTcpRst)));
+    const auto host = parse_discovery_reply(
+        make_v4(tup.dst_ip ^ 1, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, c, 0, kTcpRst})));
     ASSERT_TRUE(host.has_value());
     EXPECT_FALSE(dc.valid(*host));
   }
@@ -827,22 +698,22 @@ TEST(SynProbe, SynAckAndRstAnsweringASynValidateThroughDiscovery) {
     const Tuple4 tup{kMe, static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng())};
     const uint32_t c = dc.syn().cookie(tup);
     const auto sa = parse_discovery_reply(
-        make_v4(tup.dst_ip, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, 99, c + 1, kTcpSyn | kTcpAck)));
+        make_v4(tup.dst_ip, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, 99, c + 1, kTcpSyn | kTcpAck})));
     ASSERT_TRUE(sa.has_value());
     EXPECT_EQ(sa->kind, DiscoveryKind::kTcpSynAck);
     EXPECT_TRUE(dc.valid(*sa));
     const auto ra = parse_discovery_reply(
-        make_v4(tup.dst_ip, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, 0, c + 1, kTcpRst | kTcpAck)));
+        make_v4(tup.dst_ip, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, 0, c + 1, kTcpRst | kTcpAck})));
     ASSERT_TRUE(ra.has_value());
     EXPECT_EQ(ra->kind, DiscoveryKind::kTcpReset);
     EXPECT_TRUE(dc.valid(*ra));
     // A SYN-ACK acknowledging the cookie itself (not +1) or without the ACK bit.
     const auto off = parse_discovery_reply(
-        make_v4(tup.dst_ip, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, 99, c, kTcpSyn | kTcpAck)));
+        make_v4(tup.dst_ip, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, 99, c, kTcpSyn | kTcpAck})));
     ASSERT_TRUE(off.has_value());
     EXPECT_FALSE(dc.valid(*off));
-    const auto rst_noack =
-        parse_discovery_reply(make_v4(tup.dst_ip, kMe, 6, tcp_seg(tup.dst_port, tup.src_port, 0, c + 1, kTcpRst)));
+    const auto rst_noack = parse_discovery_reply(
+        make_v4(tup.dst_ip, kMe, 6, tcp_segment({tup.dst_port, tup.src_port, 0, c + 1, kTcpRst})));
     ASSERT_TRUE(rst_noack.has_value());
     EXPECT_FALSE(dc.valid(*rst_noack));
   }
@@ -850,21 +721,21 @@ TEST(SynProbe, SynAckAndRstAnsweringASynValidateThroughDiscovery) {
   const Ip6Bytes me = random_ip6(rng);
   const Tuple6 t6{me, random_ip6(rng), 40000, 22};
   const uint32_t c6 = dc.syn().cookie(t6);
-  const Bytes seg = tcp_seg(22, 40000, 5, c6 + 1, kTcpSyn | kTcpAck);
+  const Bytes seg = tcp_segment({22, 40000, 5, c6 + 1, kTcpSyn | kTcpAck});
   const auto r6 = parse_discovery_reply(make_v6(t6.dst_ip, me, 6, seg));
   ASSERT_TRUE(r6.has_value());
   EXPECT_TRUE(r6->v6);
   EXPECT_EQ(r6->kind, DiscoveryKind::kTcpSynAck);
   EXPECT_EQ(r6->src, t6.dst_ip);
   EXPECT_TRUE(dc.valid(*r6));
-  const auto a6 = parse_discovery_reply(make_v6(t6.dst_ip, me, 6, tcp_seg(22, 40000, c6, 0, kTcpRst)));
+  const auto a6 = parse_discovery_reply(make_v6(t6.dst_ip, me, 6, tcp_segment({22, 40000, c6, 0, kTcpRst})));
   ASSERT_TRUE(a6.has_value());
   EXPECT_TRUE(dc.valid(*a6));
   EXPECT_TRUE(dc.syn().valid_ack_rst(c6, t6));
   // Segments that are neither SYN-ACK nor RST are not discovery answers.
   for (const uint8_t flags : {kTcpSyn, kTcpAck, uint8_t{0}, uint8_t{0x11}}) {
-    EXPECT_FALSE(parse_discovery_reply(make_v4(kPeer, kMe, 6, tcp_seg(80, 40000, 1, 2, flags))).has_value());
-    EXPECT_TRUE(parse_reply(make_v4(kPeer, kMe, 6, tcp_seg(80, 40000, 1, 2, flags))).has_value());
+    EXPECT_FALSE(parse_discovery_reply(make_v4(kPeer, kMe, 6, tcp_segment({80, 40000, 1, 2, flags}))).has_value());
+    EXPECT_TRUE(parse_reply(make_v4(kPeer, kMe, 6, tcp_segment({80, 40000, 1, 2, flags}))).has_value());
   }
 }
 
@@ -876,10 +747,10 @@ TEST(DiscoveryReply, EveryTruncationIsRejected) {
   const std::vector<Bytes> fulls = {
       make_v4(kPeer, kMe, 1, icmp_msg(0, 1, 2)),
       make_v4(kPeer, kMe, 1, icmp_msg(14, 1, 2, 12), 2),
-      make_v4(kPeer, kMe, 6, tcp_seg(80, 4000, 1, 2, kTcpRst)),
+      make_v4(kPeer, kMe, 6, tcp_segment({80, 4000, 1, 2, kTcpRst})),
       make_v6(a, b, 58, icmp_msg(129, 1, 2, 3)),
       make_v6(a, b, 58, na_msg(kNaSolicited, a, tlla_option(kPeerMac)), 255),
-      make_v6(a, b, 6, tcp_seg(80, 4000, 1, 2, kTcpSyn | kTcpAck)),
+      make_v6(a, b, 6, tcp_segment({80, 4000, 1, 2, kTcpSyn | kTcpAck})),
   };
   for (const Bytes& full : fulls) {
     ASSERT_TRUE(parse_discovery_reply(full).has_value());
@@ -923,10 +794,7 @@ TEST(DiscoveryReply, LengthFieldsBeyondTheBufferOrHeaderAreRejected) {
 TEST(DiscoveryReply, RandomBytesNeverCrash) {
   std::mt19937_64 rng(99);
   for (int i = 0; i < 50000; ++i) {
-    Bytes b(rng() % 120);
-    for (auto& x : b) {
-      x = static_cast<std::byte>(rng());
-    }
+    Bytes b = random_bytes(rng, rng() % 120);
     if (b.size() > 9) {
       b[0] = static_cast<std::byte>((i % 2 == 0 ? 0x40 : 0x60) | (static_cast<unsigned>(b[0]) & 0x0f));
       b[6] = std::byte{58};

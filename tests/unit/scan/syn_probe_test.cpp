@@ -1,11 +1,10 @@
 // tests/unit/scan/syn_probe_test.cpp — SYN cookies, probe templates, reply parser.
 //
-// The checksums of built probes are checked against an independent from-scratch
-// RFC 1071 routine written here (a full one's-complement sum over the header or
-// pseudo-header + segment), never against the library's own arithmetic.
+// The checksums of built probes are checked against the independent from-scratch
+// RFC 1071 routines of packet_test_util.hpp (a full one's-complement sum over the
+// header or pseudo-header + segment), never against the library's own arithmetic.
 #include "scan/syn_probe.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "packet_test_util.hpp"
 #include "scan/siphash.hpp"
 
 namespace {
@@ -35,145 +35,20 @@ using linerate::scan::SynTemplate6;
 using linerate::scan::Tuple4;
 using linerate::scan::Tuple6;
 
-using Bytes = std::vector<std::byte>;
+using namespace linerate::testing;  // packet_test_util.hpp
 
-// ---- independent helpers -----------------------------------------------------------
-
-// RFC 1071: the one's-complement of the one's-complement sum of the 16-bit
-// big-endian words (an odd last byte padded with zero), summed in 64 bits and
-// folded until no carry is left.
-uint16_t checksum_from_scratch(std::span<const std::byte> data) {
-  uint64_t sum = 0;
-  for (std::size_t i = 0; i < data.size(); i += 2) {
-    uint64_t word = static_cast<uint64_t>(data[i]) << 8;
-    if (i + 1 < data.size()) {
-      word |= static_cast<uint64_t>(data[i + 1]);
-    }
-    sum += word;
-  }
-  while ((sum >> 16) != 0) {
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
-
-uint16_t be16(const Bytes& b, std::size_t off) {
-  return static_cast<uint16_t>((static_cast<unsigned>(b[off]) << 8) | static_cast<unsigned>(b[off + 1]));
-}
-
-uint32_t be32(const Bytes& b, std::size_t off) {
-  return (static_cast<uint32_t>(be16(b, off)) << 16) | be16(b, off + 2);
-}
-
-void set16(Bytes& b, std::size_t off, uint16_t v) {
-  b[off] = static_cast<std::byte>(v >> 8);
-  b[off + 1] = static_cast<std::byte>(v & 0xff);
-}
-
-void set32(Bytes& b, std::size_t off, uint32_t v) {
-  set16(b, off, static_cast<uint16_t>(v >> 16));
-  set16(b, off + 2, static_cast<uint16_t>(v & 0xffff));
-}
-
-void append(Bytes& out, std::span<const std::byte> more) { out.insert(out.end(), more.begin(), more.end()); }
-
-// TCP checksum from scratch: pseudo-header + segment with its checksum zeroed.
-uint16_t tcp_checksum_v4(const Bytes& pkt, std::size_t ihl_bytes) {
-  Bytes seg(pkt.begin() + static_cast<std::ptrdiff_t>(ihl_bytes), pkt.end());
-  set16(seg, 16, 0);
-  Bytes pseudo(pkt.begin() + 12, pkt.begin() + 20);  // src, dst
-  pseudo.push_back(std::byte{0});
-  pseudo.push_back(std::byte{6});
-  pseudo.push_back(static_cast<std::byte>(seg.size() >> 8));
-  pseudo.push_back(static_cast<std::byte>(seg.size() & 0xff));
-  append(pseudo, seg);
-  return checksum_from_scratch(pseudo);
-}
-
-uint16_t tcp_checksum_v6(const Bytes& pkt) {
-  Bytes seg(pkt.begin() + 40, pkt.end());
-  set16(seg, 16, 0);
-  Bytes pseudo(pkt.begin() + 8, pkt.begin() + 40);  // src, dst
-  const auto len = static_cast<uint32_t>(seg.size());
-  pseudo.resize(pseudo.size() + 8);
-  set32(pseudo, 32, len);
-  pseudo[39] = std::byte{6};
-  append(pseudo, seg);
-  return checksum_from_scratch(pseudo);
-}
-
-uint16_t ip_checksum_v4(const Bytes& pkt) {
-  // Clamped to the buffer so garbled IHL values can be "fixed up" by tests too.
-  const std::size_t hl = std::min((static_cast<std::size_t>(pkt[0]) & 0x0f) * 4, pkt.size());
-  Bytes hdr(pkt.begin(), pkt.begin() + static_cast<std::ptrdiff_t>(hl));
-  set16(hdr, 10, 0);
-  return checksum_from_scratch(hdr);
-}
-
-struct Seg {
-  uint16_t sport = 0;
-  uint16_t dport = 0;
-  uint32_t seq = 0;
-  uint32_t ack = 0;
-  uint8_t flags = 0;
-  std::size_t tcp_opt_words = 0;
-  std::size_t payload = 0;
-};
-
-// A reply as a peer's stack would send it, written field by field here.
-Bytes make_v4(uint32_t src, uint32_t dst, const Seg& s, std::size_t ip_opt_words = 0) {
+// A reply as a peer's stack would send it, with correct IP and TCP checksums.
+Bytes make_v4(uint32_t src, uint32_t dst, const TcpSeg& s, std::size_t ip_opt_words = 0) {
+  Bytes p = ipv4_packet(src, dst, 6, tcp_segment(s), nop_options(ip_opt_words));
   const std::size_t hl = 20 + 4 * ip_opt_words;
-  const std::size_t tl = 20 + 4 * s.tcp_opt_words;
-  Bytes p(hl + tl + s.payload, std::byte{0});
-  p[0] = static_cast<std::byte>(0x40 | (hl / 4));
-  set16(p, 2, static_cast<uint16_t>(p.size()));
-  set16(p, 6, 0x4000);  // DF: not a fragment
-  p[8] = std::byte{57};
-  p[9] = std::byte{6};
-  set32(p, 12, src);
-  set32(p, 16, dst);
-  for (std::size_t i = 20; i < hl; ++i) {
-    p[i] = std::byte{1};  // NOP options
-  }
-  set16(p, hl, s.sport);
-  set16(p, hl + 2, s.dport);
-  set32(p, hl + 4, s.seq);
-  set32(p, hl + 8, s.ack);
-  p[hl + 12] = static_cast<std::byte>((tl / 4) << 4);
-  p[hl + 13] = static_cast<std::byte>(s.flags);
-  set16(p, hl + 14, 65535);
-  set16(p, 10, ip_checksum_v4(p));
   set16(p, hl + 16, tcp_checksum_v4(p, hl));
   return p;
 }
 
-Bytes make_v6(const Ip6Bytes& src, const Ip6Bytes& dst, const Seg& s) {
-  const std::size_t tl = 20 + 4 * s.tcp_opt_words;
-  Bytes p(40 + tl + s.payload, std::byte{0});
-  p[0] = std::byte{0x60};
-  set16(p, 4, static_cast<uint16_t>(tl + s.payload));
-  p[6] = std::byte{6};
-  p[7] = std::byte{60};
-  for (std::size_t i = 0; i < 16; ++i) {
-    p[8 + i] = static_cast<std::byte>(src[i]);
-    p[24 + i] = static_cast<std::byte>(dst[i]);
-  }
-  set16(p, 40, s.sport);
-  set16(p, 42, s.dport);
-  set32(p, 44, s.seq);
-  set32(p, 48, s.ack);
-  p[52] = static_cast<std::byte>((tl / 4) << 4);
-  p[53] = static_cast<std::byte>(s.flags);
+Bytes make_v6(const Ip6Bytes& src, const Ip6Bytes& dst, const TcpSeg& s) {
+  Bytes p = ipv6_packet(src, dst, 6, tcp_segment(s), 60);
   set16(p, 56, tcp_checksum_v6(p));
   return p;
-}
-
-Ip6Bytes random_ip6(std::mt19937_64& rng) {
-  Ip6Bytes a{};
-  for (auto& b : a) {
-    b = static_cast<uint8_t>(rng());
-  }
-  return a;
 }
 
 constexpr SipKey kKey{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
@@ -185,14 +60,7 @@ TEST(SynTemplate4, BuildsExactFixedBytes) {
   Bytes p(SynTemplate4::kLen);
   ASSERT_EQ(t.build(p, 0xC6336407, 40000, 443, 0xA1B2C3D4, 0x1234), SynTemplate4::kLen);
   // IP: 45 00 002c 1234 0000 3d 06 csum c0000201 c6336407
-  EXPECT_EQ(p[0], std::byte{0x45});
-  EXPECT_EQ(be16(p, 2), 44);
-  EXPECT_EQ(be16(p, 4), 0x1234);
-  EXPECT_EQ(be16(p, 6), 0);
-  EXPECT_EQ(p[8], std::byte{61});
-  EXPECT_EQ(p[9], std::byte{6});
-  EXPECT_EQ(be32(p, 12), 0xC0000201U);
-  EXPECT_EQ(be32(p, 16), 0xC6336407U);
+  EXPECT_EQ(ipv4_header(p), (Ipv4Header{0x45, 44, 0x1234, 0, 61, 6, 0xC0000201, 0xC6336407}));
   // TCP: ports, seq, ack 0, doff 6, SYN only, window, urgent 0, MSS option.
   EXPECT_EQ(be16(p, 20), 40000);
   EXPECT_EQ(be16(p, 22), 443);
@@ -517,10 +385,7 @@ TEST(ParseReply, RandomBytesNeverCrash) {
   std::mt19937_64 rng(77);
   int accepted = 0;
   for (int i = 0; i < 50000; ++i) {
-    Bytes b(rng() % 100);
-    for (auto& x : b) {
-      x = static_cast<std::byte>(rng());
-    }
+    Bytes b = random_bytes(rng, rng() % 100);
     if (!b.empty()) {
       b[0] = static_cast<std::byte>((i % 2 == 0 ? 0x40 : 0x60) | (static_cast<unsigned>(b[0]) & 0x0f));
     }

@@ -1,24 +1,28 @@
 // tests/unit/scan/udp_probe_test.cpp — UDP probe templates, the UDP/ICMP-error
 // parser and the ICMP verdict table.
 //
-// Built probes are checked against an independent from-scratch RFC 1071 routine
-// written here (a full one's-complement sum over header or pseudo-header +
-// datagram), never against the library's own incremental arithmetic. ICMP
-// errors are assembled by hand from the RFC 792 / RFC 4443 layouts around real
-// probes built by the templates.
+// Built probes are checked against the independent from-scratch RFC 1071 routines
+// of packet_test_util.hpp (a full one's-complement sum over header or
+// pseudo-header + datagram), never against the library's own incremental
+// arithmetic. ICMP errors are assembled by hand from the RFC 792 / RFC 4443
+// layouts around real probes built by the templates.
 #include "scan/udp_probe.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <random>
 #include <span>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "packet_test_util.hpp"
 #include "scan/result.hpp"
 #include "scan/syn_probe.hpp"
 
@@ -44,57 +48,11 @@ using linerate::scan::UdpTemplate6;
 using linerate::scan::unreach_verdict;
 using linerate::scan::verdict_for;
 
-using Bytes = std::vector<std::byte>;
+using namespace linerate::testing;  // packet_test_util.hpp
+
 using Kind = ScanEvent::Kind;
 
-// ---- independent helpers -----------------------------------------------------------
-
-// RFC 1071: the one's-complement of the one's-complement sum of the 16-bit
-// big-endian words (an odd last byte padded with zero), summed in 64 bits and
-// folded until no carry is left.
-uint16_t checksum_from_scratch(std::span<const std::byte> data) {
-  uint64_t sum = 0;
-  for (std::size_t i = 0; i < data.size(); i += 2) {
-    uint64_t word = static_cast<uint64_t>(data[i]) << 8;
-    if (i + 1 < data.size()) {
-      word |= static_cast<uint64_t>(data[i + 1]);
-    }
-    sum += word;
-  }
-  while ((sum >> 16) != 0) {
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
-
-uint16_t be16(const Bytes& b, std::size_t off) {
-  return static_cast<uint16_t>((static_cast<unsigned>(b[off]) << 8) | static_cast<unsigned>(b[off + 1]));
-}
-
-void set16(Bytes& b, std::size_t off, uint16_t v) {
-  b[off] = static_cast<std::byte>(v >> 8);
-  b[off + 1] = static_cast<std::byte>(v & 0xff);
-}
-
-void push16(Bytes& b, uint16_t v) {
-  b.push_back(static_cast<std::byte>(v >> 8));
-  b.push_back(static_cast<std::byte>(v & 0xff));
-}
-
-void push32(Bytes& b, uint32_t v) {
-  push16(b, static_cast<uint16_t>(v >> 16));
-  push16(b, static_cast<uint16_t>(v & 0xffff));
-}
-
-void append(Bytes& out, std::span<const std::byte> more) { out.insert(out.end(), more.begin(), more.end()); }
-
-Bytes bytes_of(std::initializer_list<int> v) {
-  Bytes out;
-  for (int x : v) {
-    out.push_back(static_cast<std::byte>(x));
-  }
-  return out;
-}
+// ---- helpers -------------------------------------------------------------------------
 
 Bytes text(std::string_view s) {
   Bytes out;
@@ -128,64 +86,6 @@ Ip6Bytes ip6(std::initializer_list<int> tail) {
   return a;
 }
 
-// UDP checksum over IPv4 from scratch: pseudo-header (RFC 768) + datagram with
-// its checksum field zeroed; 0 is sent as 0xffff.
-uint16_t udp4_checksum_from_scratch(const Bytes& pkt) {
-  const std::size_t hl = (static_cast<std::size_t>(pkt[0]) & 0x0f) * 4;
-  Bytes udp(pkt.begin() + static_cast<std::ptrdiff_t>(hl), pkt.end());
-  set16(udp, 6, 0);
-  Bytes pseudo(pkt.begin() + 12, pkt.begin() + 20);
-  pseudo.push_back(std::byte{0});
-  pseudo.push_back(std::byte{17});
-  push16(pseudo, static_cast<uint16_t>(udp.size()));
-  append(pseudo, udp);
-  const uint16_t c = checksum_from_scratch(pseudo);
-  return c == 0 ? 0xffff : c;
-}
-
-// UDP checksum over IPv6 (RFC 8200 §8.1 pseudo-header), from scratch.
-uint16_t udp6_checksum_from_scratch(const Bytes& pkt) {
-  Bytes udp(pkt.begin() + 40, pkt.end());
-  set16(udp, 6, 0);
-  Bytes pseudo(pkt.begin() + 8, pkt.begin() + 40);
-  push32(pseudo, static_cast<uint32_t>(udp.size()));
-  append(pseudo, bytes_of({0, 0, 0, 17}));
-  append(pseudo, udp);
-  const uint16_t c = checksum_from_scratch(pseudo);
-  return c == 0 ? 0xffff : c;
-}
-
-// An IPv4 header (no options unless given) + payload, with a correct header checksum.
-Bytes ipv4(uint32_t src, uint32_t dst, uint8_t proto, const Bytes& payload, const Bytes& options = {}) {
-  Bytes p;
-  const std::size_t hl = 20 + options.size();
-  p.push_back(static_cast<std::byte>(0x40 | (hl / 4)));
-  p.push_back(std::byte{0});
-  push16(p, static_cast<uint16_t>(hl + payload.size()));
-  push16(p, 0x5151);  // id
-  push16(p, 0x4000);  // DF
-  p.push_back(std::byte{57});
-  p.push_back(std::byte{proto});
-  push16(p, 0);
-  push32(p, src);
-  push32(p, dst);
-  append(p, options);
-  set16(p, 10, checksum_from_scratch(std::span(p).first(hl)));
-  append(p, payload);
-  return p;
-}
-
-Bytes ipv6(const Ip6Bytes& src, const Ip6Bytes& dst, uint8_t next, const Bytes& payload) {
-  Bytes p = bytes_of({0x60, 0, 0, 0});
-  push16(p, static_cast<uint16_t>(payload.size()));
-  p.push_back(std::byte{next});
-  p.push_back(std::byte{64});
-  append(p, std::as_bytes(std::span(src)));
-  append(p, std::as_bytes(std::span(dst)));
-  append(p, payload);
-  return p;
-}
-
 Bytes udp_datagram(uint16_t sport, uint16_t dport, const Bytes& payload) {
   Bytes u;
   push16(u, sport);
@@ -205,6 +105,15 @@ Bytes icmp_error(uint8_t type, uint8_t code, const Bytes& quote) {
 }
 
 Bytes first(const Bytes& b, std::size_t n) { return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n)); }
+
+// A probe tuple as one value, so a test compares (and prints) all four fields at once.
+std::tuple<uint32_t, uint32_t, uint16_t, uint16_t> fields(const Tuple4& t) {
+  return {t.src_ip, t.dst_ip, t.src_port, t.dst_port};
+}
+
+std::tuple<Ip6Bytes, Ip6Bytes, uint16_t, uint16_t> fields(const Tuple6& t) {
+  return {t.src_ip, t.dst_ip, t.src_port, t.dst_port};
+}
 
 constexpr uint32_t kUs = 0xc0000201;      // 192.0.2.1
 constexpr uint32_t kHost = 0xc6336407;    // 198.51.100.7
@@ -232,33 +141,22 @@ TEST(UdpTemplate4, BuildsExactHeaderFields) {
   const std::size_t n = tmpl.build(out, kHost, 40000, 53, payload, 0x1234);
   ASSERT_EQ(n, 28U + 5U);
   out.resize(n);
-  EXPECT_EQ(static_cast<int>(out[0]), 0x45);
-  EXPECT_EQ(be16(out, 2), 33);      // total length
-  EXPECT_EQ(be16(out, 4), 0x1234);  // id
-  EXPECT_EQ(be16(out, 6), 0);       // DF clear, no fragment
-  EXPECT_EQ(static_cast<int>(out[8]), 61);
-  EXPECT_EQ(static_cast<int>(out[9]), 17);
-  EXPECT_EQ(be16(out, 12), kUs >> 16);
-  EXPECT_EQ(be16(out, 18), kHost & 0xffff);
+  // Total length 33, id 0x1234, DF clear and no fragment, TTL 61, UDP.
+  EXPECT_EQ(ipv4_header(out), (Ipv4Header{0x45, 33, 0x1234, 0, 61, 17, kUs, kHost}));
   EXPECT_EQ(be16(out, 20), 40000);
   EXPECT_EQ(be16(out, 22), 53);
   EXPECT_EQ(be16(out, 24), 13);  // UDP length
   EXPECT_EQ(Bytes(out.begin() + 28, out.end()), text("hello"));
   EXPECT_EQ(checksum_from_scratch(std::span(out).first(20)), 0);  // a valid header sums to 0xffff
-  EXPECT_EQ(be16(out, 26), udp4_checksum_from_scratch(out));
+  EXPECT_EQ(be16(out, 26), udp_checksum_v4(out));
 }
 
 TEST(UdpTemplate4, ChecksumsMatchFromScratchOverRandomProbes) {
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {
     const UdpTemplate4 tmpl(static_cast<uint32_t>(rng()), static_cast<uint8_t>(rng()));
-    Bytes body(rng() % 64);  // odd and even lengths, including 0
-    if (i % 50 == 0) {
-      body.resize(kMaxUdpPayload);
-    }
-    for (auto& b : body) {
-      b = static_cast<std::byte>(rng());
-    }
+    const std::size_t len = rng() % 64;  // odd and even lengths, including 0
+    const Bytes body = random_bytes(rng, i % 50 == 0 ? kMaxUdpPayload : len);
     const UdpPayload payload = payload_of(body);
     Bytes out(UdpTemplate4::kMaxLen);
     const std::size_t n = tmpl.build(out, static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
@@ -266,7 +164,7 @@ TEST(UdpTemplate4, ChecksumsMatchFromScratchOverRandomProbes) {
     ASSERT_EQ(n, 28 + body.size());
     out.resize(n);
     ASSERT_EQ(checksum_from_scratch(std::span(out).first(20)), 0) << i;
-    ASSERT_EQ(be16(out, 26), udp4_checksum_from_scratch(out)) << i;
+    ASSERT_EQ(be16(out, 26), udp_checksum_v4(out)) << i;
   }
 }
 
@@ -281,7 +179,7 @@ TEST(UdpTemplate4, ComputedZeroChecksumIsSentAsAllOnes) {
     out.resize(tmpl.build(out, kHost, static_cast<uint16_t>(sport), 7, payload, 1));
     if (be16(out, 26) == 0xffff) {
       found = true;
-      EXPECT_EQ(udp4_checksum_from_scratch(out), 0xffff);
+      EXPECT_EQ(udp_checksum_v4(out), 0xffff);
     }
     ASSERT_NE(be16(out, 26), 0);
   }
@@ -320,7 +218,7 @@ TEST(UdpTemplate6, BuildsExactHeaderFieldsAndChecksum) {
   EXPECT_EQ(be16(out, 40), 50000);
   EXPECT_EQ(be16(out, 42), 123);
   EXPECT_EQ(be16(out, 44), 11);
-  EXPECT_EQ(be16(out, 46), udp6_checksum_from_scratch(out));
+  EXPECT_EQ(be16(out, 46), udp_checksum_v6(out));
 }
 
 TEST(UdpTemplate6, ChecksumsMatchFromScratchOverRandomProbes) {
@@ -333,16 +231,13 @@ TEST(UdpTemplate6, ChecksumsMatchFromScratchOverRandomProbes) {
       dst[k] = static_cast<uint8_t>(rng());
     }
     const UdpTemplate6 tmpl(src);
-    Bytes body(i % 50 == 0 ? kMaxUdpPayload : rng() % 80);
-    for (auto& b : body) {
-      b = static_cast<std::byte>(rng());
-    }
+    const Bytes body = random_bytes(rng, i % 50 == 0 ? kMaxUdpPayload : rng() % 80);
     const UdpPayload payload = payload_of(body);
     Bytes out(UdpTemplate6::kMaxLen);
     const std::size_t n = tmpl.build(out, dst, static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng()), payload);
     ASSERT_EQ(n, 48 + body.size());
     out.resize(n);
-    ASSERT_EQ(be16(out, 46), udp6_checksum_from_scratch(out)) << i;
+    ASSERT_EQ(be16(out, 46), udp_checksum_v6(out)) << i;
     ASSERT_NE(be16(out, 46), 0) << i;
   }
 }
@@ -376,7 +271,7 @@ TEST(ParseScanEvent, UdpReplyGivesProbeTupleAndOpenVerdict) {
   // The host answers our probe kUs:40001 -> kHost:53, with IP options and
   // Ethernet padding after the datagram.
   const Bytes reply = [] {
-    Bytes p = ipv4(kHost, kUs, 17, udp_datagram(53, 40001, text("answer!")), bytes_of({1, 1, 1, 0}));
+    Bytes p = ipv4_packet(kHost, kUs, 17, udp_datagram(53, 40001, text("answer!")), bytes_of({1, 1, 1, 0}));
     p.resize(p.size() + 10);  // padding beyond the IP total length
     return p;
   }();
@@ -385,11 +280,7 @@ TEST(ParseScanEvent, UdpReplyGivesProbeTupleAndOpenVerdict) {
   EXPECT_EQ(e->kind, Kind::kUdp);
   EXPECT_EQ(e->payload_off, 24 + 8);
   EXPECT_EQ(e->payload_len, 7);
-  const Tuple4 t = e->probe_tuple4();
-  EXPECT_EQ(t.src_ip, kUs);
-  EXPECT_EQ(t.dst_ip, kHost);
-  EXPECT_EQ(t.src_port, 40001);
-  EXPECT_EQ(t.dst_port, 53);
+  EXPECT_EQ(fields(e->probe_tuple4()), std::make_tuple(kUs, kHost, 40001, 53));
   EXPECT_EQ(e->probe_protocol(), Protocol::kUdp);
   EXPECT_EQ(verdict_for(*e), (PortVerdict{PortState::kOpen, Reason::kUdpResponse}));
 }
@@ -409,15 +300,11 @@ TEST(ParseScanEvent, UdpProbeRoundTripsV6) {
   EXPECT_EQ(e->payload_off, 48);
   EXPECT_EQ(e->payload_len, 0);
   // Seen as a reply it answers the reverse probe.
-  const Tuple6 t = e->probe_tuple6();
-  EXPECT_EQ(t.src_ip, host);
-  EXPECT_EQ(t.dst_ip, us);
-  EXPECT_EQ(t.src_port, 5353);
-  EXPECT_EQ(t.dst_port, 33333);
+  EXPECT_EQ(fields(e->probe_tuple6()), std::make_tuple(host, us, 5353, 33333));
 }
 
 TEST(ParseScanEvent, RejectsMalformedUdp) {
-  const Bytes good = ipv4(kHost, kUs, 17, udp_datagram(53, 40001, text("abc")));
+  const Bytes good = ipv4_packet(kHost, kUs, 17, udp_datagram(53, 40001, text("abc")));
   ASSERT_TRUE(parse_scan_event(good).has_value());
   // UDP length beyond the IP payload.
   Bytes bad = good;
@@ -437,23 +324,23 @@ TEST(ParseScanEvent, RejectsMalformedUdp) {
   bad[10] ^= std::byte{1};
   EXPECT_FALSE(parse_scan_event(bad).has_value());
   // A fragment.
-  bad = ipv4(kHost, kUs, 17, udp_datagram(53, 40001, text("abc")));
+  bad = ipv4_packet(kHost, kUs, 17, udp_datagram(53, 40001, text("abc")));
   set16(bad, 6, 0x2000);  // MF
   set16(bad, 10, 0);
   set16(bad, 10, checksum_from_scratch(std::span(bad).first(20)));
   EXPECT_FALSE(parse_scan_event(bad).has_value());
   // IPv6 with a hop-by-hop header first: not walked.
-  EXPECT_FALSE(parse_scan_event(ipv6(ip6({9}), ip6({1}), 0, udp_datagram(1, 2, {}))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv6_packet(ip6({9}), ip6({1}), 0, udp_datagram(1, 2, {}))).has_value());
   // TCP is parse_reply's business.
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 6, Bytes(20))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 6, Bytes(20))).has_value());
 }
 
 TEST(ParseScanEvent, EveryTruncationOfAUdpReplyIsRejected) {
-  const Bytes good = ipv4(kHost, kUs, 17, udp_datagram(53, 40001, text("abc")));
+  const Bytes good = ipv4_packet(kHost, kUs, 17, udp_datagram(53, 40001, text("abc")));
   for (std::size_t n = 0; n < good.size(); ++n) {
     EXPECT_FALSE(parse_scan_event(first(good, n)).has_value()) << n;
   }
-  const Bytes good6 = ipv6(ip6({9}), ip6({1}), 17, udp_datagram(53, 40001, text("abc")));
+  const Bytes good6 = ipv6_packet(ip6({9}), ip6({1}), 17, udp_datagram(53, 40001, text("abc")));
   for (std::size_t n = 0; n < good6.size(); ++n) {
     EXPECT_FALSE(parse_scan_event(first(good6, n)).has_value()) << n;
   }
@@ -478,7 +365,7 @@ Bytes syn_probe4(uint16_t sport, uint16_t dport, uint32_t seq) {
 TEST(ParseScanEvent, Icmp4PortUnreachQuotingUdpProbe) {
   // RFC 792: the host's IP header + 8 bytes of our datagram.
   const Bytes quote = first(udp_probe4(40002, 111), 28);
-  const Bytes pkt = ipv4(kHost, kUs, 1, icmp_error(3, 3, quote));
+  const Bytes pkt = ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, quote));
   const auto e = parse_scan_event(pkt);
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->kind, Kind::kIcmpUnreach);
@@ -492,11 +379,7 @@ TEST(ParseScanEvent, Icmp4PortUnreachQuotingUdpProbe) {
   EXPECT_EQ(e->quoted.sport, 40002);
   EXPECT_EQ(e->quoted.dport, 111);
   EXPECT_FALSE(e->quoted.has_seq);
-  const Tuple4 t = e->probe_tuple4();
-  EXPECT_EQ(t.src_ip, kUs);
-  EXPECT_EQ(t.dst_ip, kHost);
-  EXPECT_EQ(t.src_port, 40002);
-  EXPECT_EQ(t.dst_port, 111);
+  EXPECT_EQ(fields(e->probe_tuple4()), std::make_tuple(kUs, kHost, 40002, 111));
   EXPECT_EQ(e->probe_protocol(), Protocol::kUdp);
   EXPECT_EQ(verdict_for(*e), (PortVerdict{PortState::kClosed, Reason::kPortUnreach}));
 }
@@ -504,7 +387,7 @@ TEST(ParseScanEvent, Icmp4PortUnreachQuotingUdpProbe) {
 TEST(ParseScanEvent, Icmp4AdminProhibitedFromRouterQuotingSynWithCookie) {
   // A router (not the host) reports; it quotes the whole SYN (RFC 1812 allows more than 8 bytes).
   const Bytes quote = syn_probe4(40003, 443, 0xa1b2c3d4);
-  const Bytes pkt = ipv4(kRouter, kUs, 1, icmp_error(3, 13, quote));
+  const Bytes pkt = ipv4_packet(kRouter, kUs, 1, icmp_error(3, 13, quote));
   const auto e = parse_scan_event(pkt);
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->src, v4_in_v6(kRouter));
@@ -520,19 +403,19 @@ TEST(ParseScanEvent, Icmp4AdminProhibitedFromRouterQuotingSynWithCookie) {
 
 TEST(ParseScanEvent, Icmp4QuoteWithOnlyThePortsHasNoSeq) {
   const Bytes quote = first(syn_probe4(40004, 22, 0x01020304), 24);
-  const auto e = parse_scan_event(ipv4(kRouter, kUs, 1, icmp_error(3, 1, quote)));
+  const auto e = parse_scan_event(ipv4_packet(kRouter, kUs, 1, icmp_error(3, 1, quote)));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->quoted.dport, 22);
   EXPECT_FALSE(e->quoted.has_seq);
   EXPECT_EQ(verdict_for(*e), (PortVerdict{PortState::kFiltered, Reason::kHostUnreach}));
   // 27 bytes: seq still incomplete.
-  const auto e2 = parse_scan_event(ipv4(kRouter, kUs, 1, icmp_error(3, 1, first(syn_probe4(1, 2, 3), 27))));
+  const auto e2 = parse_scan_event(ipv4_packet(kRouter, kUs, 1, icmp_error(3, 1, first(syn_probe4(1, 2, 3), 27))));
   ASSERT_TRUE(e2.has_value());
   EXPECT_FALSE(e2->quoted.has_seq);
 }
 
 TEST(ParseScanEvent, Icmp4TimeExceeded) {
-  const auto e = parse_scan_event(ipv4(kRouter, kUs, 1, icmp_error(11, 0, first(udp_probe4(40005, 53), 28))));
+  const auto e = parse_scan_event(ipv4_packet(kRouter, kUs, 1, icmp_error(11, 0, first(udp_probe4(40005, 53), 28))));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->kind, Kind::kIcmpTimeExceeded);
   EXPECT_EQ(e->icmp_type, 11);
@@ -542,8 +425,8 @@ TEST(ParseScanEvent, Icmp4TimeExceeded) {
 
 TEST(ParseScanEvent, Icmp4QuotedHeaderWithOptions) {
   // Our probes have no options, but a quoted header with options must be skipped by IHL.
-  const Bytes inner = ipv4(kUs, kHost, 17, udp_datagram(40006, 69, {}), bytes_of({1, 1, 1, 1, 1, 1, 1, 0}));
-  const auto e = parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, inner)));
+  const Bytes inner = ipv4_packet(kUs, kHost, 17, udp_datagram(40006, 69, {}), bytes_of({1, 1, 1, 1, 1, 1, 1, 0}));
+  const auto e = parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, inner)));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->quoted.sport, 40006);
   EXPECT_EQ(e->quoted.dport, 69);
@@ -551,38 +434,39 @@ TEST(ParseScanEvent, Icmp4QuotedHeaderWithOptions) {
 
 TEST(ParseScanEvent, RejectsOtherIcmpAndBadQuotes) {
   const Bytes quote = first(udp_probe4(40007, 53), 28);
-  ASSERT_TRUE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, quote))).has_value());
+  ASSERT_TRUE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, quote))).has_value());
   // Echo reply, redirect, source quench, parameter problem: not ours.
   for (int type : {0, 4, 5, 8, 12}) {
-    EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(static_cast<uint8_t>(type), 0, quote))).has_value())
+    EXPECT_FALSE(
+        parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(static_cast<uint8_t>(type), 0, quote))).has_value())
         << type;
   }
   // Quoted header not IPv4.
   Bytes bad = quote;
   bad[0] = std::byte{0x65};
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
   // Quoted IHL below 5 or beyond the quote.
   bad = quote;
   bad[0] = std::byte{0x44};
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
   bad = first(quote, 24);
   bad[0] = std::byte{0x47};
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
   // Quoted non-first fragment: no transport header.
   bad = quote;
   set16(bad, 6, 0x0010);
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
   // Quoted protocol neither TCP nor UDP (an ICMP echo, say).
   bad = quote;
   bad[9] = std::byte{1};
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, bad))).has_value());
   // ICMPv6 numbers inside IPv4 are not ICMP.
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 58, icmp_error(1, 4, quote))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 58, icmp_error(1, 4, quote))).has_value());
   // A quoted IPv6 header inside ICMPv4.
   const UdpTemplate6 t6(ip6({1}));
   Bytes p6(UdpTemplate6::kMaxLen);
   p6.resize(t6.build(p6, ip6({2}), 1, 2, UdpPayload{}));
-  EXPECT_FALSE(parse_scan_event(ipv4(kHost, kUs, 1, icmp_error(3, 3, p6))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv4_packet(kHost, kUs, 1, icmp_error(3, 3, p6))).has_value());
 }
 
 TEST(ParseScanEvent, EveryTruncationOfAnIcmp4ErrorIsRejectedOrConsistent) {
@@ -590,7 +474,7 @@ TEST(ParseScanEvent, EveryTruncationOfAnIcmp4ErrorIsRejectedOrConsistent) {
   // quoted bytes must be rejected; 24..27 give the ports without seq.
   const Bytes quote = syn_probe4(40008, 8080, 0xdeadbeef);
   for (std::size_t q = 0; q <= quote.size(); ++q) {
-    const Bytes pkt = ipv4(kRouter, kUs, 1, icmp_error(3, 10, first(quote, q)));
+    const Bytes pkt = ipv4_packet(kRouter, kUs, 1, icmp_error(3, 10, first(quote, q)));
     const auto e = parse_scan_event(pkt);
     if (q < 24) {
       EXPECT_FALSE(e.has_value()) << q;
@@ -601,7 +485,7 @@ TEST(ParseScanEvent, EveryTruncationOfAnIcmp4ErrorIsRejectedOrConsistent) {
     EXPECT_EQ(e->quoted.has_seq, q >= 28) << q;
   }
   // And a whole packet cut anywhere (IP total length then exceeds the bytes).
-  const Bytes pkt = ipv4(kRouter, kUs, 1, icmp_error(3, 10, quote));
+  const Bytes pkt = ipv4_packet(kRouter, kUs, 1, icmp_error(3, 10, quote));
   for (std::size_t n = 0; n < pkt.size(); ++n) {
     EXPECT_FALSE(parse_scan_event(first(pkt, n)).has_value()) << n;
   }
@@ -620,7 +504,7 @@ TEST(ParseScanEvent, Icmp6PortUnreachQuotingUdpProbe) {
   const Ip6Bytes us = ip6({1});
   const Ip6Bytes host = ip6({0x42});
   // RFC 4443 §3.1: as much of the invoking packet as fits; here all of it.
-  const Bytes pkt = ipv6(host, us, 58, icmp_error(1, 4, udp_probe6(us, host, 40009, 500)));
+  const Bytes pkt = ipv6_packet(host, us, 58, icmp_error(1, 4, udp_probe6(us, host, 40009, 500)));
   const auto e = parse_scan_event(pkt);
   ASSERT_TRUE(e.has_value());
   EXPECT_TRUE(e->v6);
@@ -631,11 +515,7 @@ TEST(ParseScanEvent, Icmp6PortUnreachQuotingUdpProbe) {
   EXPECT_EQ(e->quoted.proto, kIpProtoUdp);
   EXPECT_EQ(e->quoted.src, us);
   EXPECT_EQ(e->quoted.dst, host);
-  const Tuple6 t = e->probe_tuple6();
-  EXPECT_EQ(t.src_ip, us);
-  EXPECT_EQ(t.dst_ip, host);
-  EXPECT_EQ(t.src_port, 40009);
-  EXPECT_EQ(t.dst_port, 500);
+  EXPECT_EQ(fields(e->probe_tuple6()), std::make_tuple(us, host, 40009, 500));
   EXPECT_EQ(verdict_for(*e), (PortVerdict{PortState::kClosed, Reason::kPortUnreach}));
 }
 
@@ -646,7 +526,7 @@ TEST(ParseScanEvent, Icmp6ProhibitedQuotingSynAndTimeExceeded) {
   const SynTemplate6 tmpl(us);
   Bytes syn(SynTemplate6::kLen);
   syn.resize(tmpl.build(syn, host, 40010, 25, 0x55667788));
-  const auto e = parse_scan_event(ipv6(router, us, 58, icmp_error(1, 1, syn)));
+  const auto e = parse_scan_event(ipv6_packet(router, us, 58, icmp_error(1, 1, syn)));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->src, router);
   EXPECT_EQ(e->quoted.proto, kIpProtoTcp);
@@ -654,7 +534,7 @@ TEST(ParseScanEvent, Icmp6ProhibitedQuotingSynAndTimeExceeded) {
   EXPECT_EQ(e->quoted.seq, 0x55667788U);
   EXPECT_EQ(verdict_for(*e), (PortVerdict{PortState::kFiltered, Reason::kAdminProhibited}));
 
-  const auto te = parse_scan_event(ipv6(router, us, 58, icmp_error(3, 0, first(syn, 44))));
+  const auto te = parse_scan_event(ipv6_packet(router, us, 58, icmp_error(3, 0, first(syn, 44))));
   ASSERT_TRUE(te.has_value());
   EXPECT_EQ(te->kind, Kind::kIcmpTimeExceeded);
   EXPECT_FALSE(te->quoted.has_seq);
@@ -667,24 +547,25 @@ TEST(ParseScanEvent, Icmp6RejectsBadQuotesAndTruncation) {
   const Bytes quote = udp_probe6(us, host, 40011, 53);
   // Packet too big (2), parameter problem (4), echo reply (129): not ours.
   for (int type : {2, 4, 129}) {
-    EXPECT_FALSE(parse_scan_event(ipv6(host, us, 58, icmp_error(static_cast<uint8_t>(type), 0, quote))).has_value())
+    EXPECT_FALSE(
+        parse_scan_event(ipv6_packet(host, us, 58, icmp_error(static_cast<uint8_t>(type), 0, quote))).has_value())
         << type;
   }
   // ICMPv4 inside IPv6.
-  EXPECT_FALSE(parse_scan_event(ipv6(host, us, 1, icmp_error(3, 3, quote))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv6_packet(host, us, 1, icmp_error(3, 3, quote))).has_value());
   // Quote that is IPv4.
-  EXPECT_FALSE(parse_scan_event(ipv6(host, us, 58, icmp_error(1, 4, udp_probe4(1, 2)))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv6_packet(host, us, 58, icmp_error(1, 4, udp_probe4(1, 2)))).has_value());
   // Quoted extension header (hop-by-hop = 0): not walked.
   Bytes bad = quote;
   bad[6] = std::byte{0};
-  EXPECT_FALSE(parse_scan_event(ipv6(host, us, 58, icmp_error(1, 4, bad))).has_value());
+  EXPECT_FALSE(parse_scan_event(ipv6_packet(host, us, 58, icmp_error(1, 4, bad))).has_value());
   // The quote cut before the ports are complete.
   for (std::size_t q = 0; q < 44; ++q) {
-    EXPECT_FALSE(parse_scan_event(ipv6(host, us, 58, icmp_error(1, 4, first(quote, q)))).has_value()) << q;
+    EXPECT_FALSE(parse_scan_event(ipv6_packet(host, us, 58, icmp_error(1, 4, first(quote, q)))).has_value()) << q;
   }
-  EXPECT_TRUE(parse_scan_event(ipv6(host, us, 58, icmp_error(1, 4, first(quote, 44)))).has_value());
+  EXPECT_TRUE(parse_scan_event(ipv6_packet(host, us, 58, icmp_error(1, 4, first(quote, 44)))).has_value());
   // Outer truncation and a payload length beyond the buffer.
-  const Bytes pkt = ipv6(host, us, 58, icmp_error(1, 4, quote));
+  const Bytes pkt = ipv6_packet(host, us, 58, icmp_error(1, 4, quote));
   for (std::size_t n = 0; n < pkt.size(); ++n) {
     EXPECT_FALSE(parse_scan_event(first(pkt, n)).has_value()) << n;
   }
@@ -697,10 +578,7 @@ TEST(ParseScanEvent, HostileInputsNeverCrash) {
   // Random bytes with plausible first bytes; ASan checks the reads.
   std::mt19937 rng(3);
   for (int i = 0; i < 20000; ++i) {
-    Bytes b(rng() % 120);
-    for (auto& x : b) {
-      x = static_cast<std::byte>(rng());
-    }
+    Bytes b = random_bytes(rng, rng() % 120);
     if (!b.empty()) {
       b[0] = static_cast<std::byte>(i % 2 == 0 ? 0x45 : 0x60);
     }
