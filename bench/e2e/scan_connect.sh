@@ -46,53 +46,19 @@ DEADLINE=${DEADLINE:-270}
 RUN_LIMIT=120   # timeout(1) of each scan, seconds
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 LAB=$HERE/../../tests/lab/lab.sh
+# shellcheck source=bench/e2e/lib.sh
+. "$HERE/lib.sh"
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$REPS'"
 [[ $DEADLINE =~ ^[1-9][0-9]*$ ]] || die "DEADLINE must be a positive integer, got '$DEADLINE'"
 [ "$(id -u)" = 0 ] || die "needs root (the scan lab uses network namespaces)"
-LRSCAN=$BUILD_DIR/apps/lrscan/lrscan
-[ -x "$LRSCAN" ] || die "lrscan is missing: $LRSCAN (build it: cmake --preset bench && cmake --build --preset bench --target lrscan)"
-LRSCAN=$(readlink -f "$LRSCAN")
-[ -x "$LAB" ] || die "the scan lab is missing: $LAB"
-NMAP=$(command -v nmap) || die "nmap not found (scripts/install-deps installs it)"
-for tool in timeout setsid python3 ip nft; do
-  command -v "$tool" >/dev/null || die "'$tool' not found (scripts/install-deps installs it)"
-done
-if ! { [ -x "$TIME_BIN" ] && "$TIME_BIN" -f '%e %U %S %M' -o /dev/null true 2>/dev/null; }; then
-  die "GNU time not usable at $TIME_BIN (Debian package 'time'; or set TIME_BIN)"
-fi
+find_lrscan
+require_lab_tools
 
 NAME=lrc$(($$ % 100000))
-WORK=$(mktemp -d /tmp/scan_connect.XXXXXX)
-KEEP_WORK=0
-LAB_UP=0
-JOB_PID=""
 END=$((SECONDS + DEADLINE))
-
-# Stop the running scan (its outer timeout leads its own process group), then the
-# lab: `lab.sh down` also kills whatever still runs in the two namespaces.
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  local rc=$? i
-  if [ -n "$JOB_PID" ]; then
-    kill -s TERM -- "-$JOB_PID" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do kill -0 "$JOB_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -s KILL -- "-$JOB_PID" 2>/dev/null || true
-    wait "$JOB_PID" 2>/dev/null || true
-  fi
-  if [ "$LAB_UP" = 1 ]; then
-    timeout -k 5 60 "$LAB" down "$NAME" >/dev/null 2>&1 ||
-      echo "scan_connect.sh: could not take the lab down; run: $LAB down $NAME" >&2
-  fi
-  if [ "$KEEP_WORK" = 1 ]; then
-    echo "scan_connect.sh: kept $WORK (XML, logs and time files of every run)" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# On exit: stop the running scan, take the lab down (lib.sh).
+lab_bench_setup scan_connect.sh "XML, logs and time files of every run" "JOB_PID" "$NAME"
 
 # ---- the lab ----------------------------------------------------------------------
 # Ground truth: 150 open ports scattered over 1-65535 with both ends, 20 filtered
@@ -106,11 +72,8 @@ filtered = r.sample(sorted(set(range(2, 65535)) - opened), 20)
 print(",".join(map(str, sorted(opened))), ",".join(map(str, sorted(filtered))))')
 
 echo "scan_connect.sh: lab $NAME up: 150 open + 20 filtered TCP ports" >&2
-LAB_UP=1   # from here `down` is needed even if `up` fails half-way (it is idempotent)
-if ! timeout -k 5 90 "$LAB" up "$NAME" --tcp "$OPEN" --filtered-tcp "$FILTERED" >"$WORK/up.log" 2>&1; then
-  cat "$WORK/up.log" >&2
-  die "lab.sh up $NAME failed"
-fi
+LABS_UP=1   # from here `down` is needed even if `up` fails half-way (it is idempotent)
+bench_lab_up "$WORK/up.log" "$NAME" --tcp "$OPEN" --filtered-tcp "$FILTERED"
 timeout 10 "$LAB" info "$NAME" >"$WORK/info" || die "lab.sh info $NAME failed"
 # shellcheck disable=SC1091
 source "$WORK/info"
@@ -140,18 +103,11 @@ run_one() {
   else
     cmd=("$NMAP" -sT -p- -T4 -n -Pn "$TGT_ADDR" -oX "$base.xml")
   fi
-  # Outer timeout: a guard around the namespace hop, in its own process group
-  # (setsid) so that cleanup can signal all of it. The background job + wait lets
-  # a signal to this script be handled at once.
-  setsid timeout -k 5 $((limit + 15)) "$LAB" exec "$NAME" scan \
-    "$TIME_BIN" -f '%e %U %S %M' -o "$base.time" timeout -k 5 "$limit" "${cmd[@]}" \
-    >"$base.out" 2>"$base.err" </dev/null &
-  JOB_PID=$!
-  wait "$JOB_PID" || rc=$?
-  JOB_PID=""
+  lab_timed_run "$NAME" "$base" "$limit" "${cmd[@]}" || rc=$?
   # Exit 0: exact; 3: failed or inexact (a JSON line is written either way).
-  python3 - "$tool" "$rep" "$rc" "$base" "$TCP_OPEN_FILE" "$FILTERED_TCP_FILE" >>"$RUNS" <<'PY' || src=$?
-import json, sys, xml.etree.ElementTree as ET
+  bench_py - "$tool" "$rep" "$rc" "$base" "$TCP_OPEN_FILE" "$FILTERED_TCP_FILE" >>"$RUNS" <<'PY' || src=$?
+import json, sys
+from scan_score import gnu_time, tcp_xml_host, tcp_exactness
 tool, rep, rc, base, open_file, filt_file = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:7]
 ALL = 65535
 want_open = {int(x) for x in open(open_file).read().split()}
@@ -170,54 +126,22 @@ def done(error=None):
     print(json.dumps(run))
     sys.exit(0 if run["ok"] and run.get("exact") else 3)
 try:
-    # GNU time -o may hold a "Command exited with non-zero status" line first.
-    wall, user, sys_, rss_kb = open(base + ".time").read().strip().splitlines()[-1].split()
-    run.update(wall_s=float(wall), cpu_s=float(user) + float(sys_), user_s=float(user), sys_s=float(sys_),
-               peak_rss_mib=int(rss_kb) / 1024.0)
+    wall, user, sys_, rss_kb = gnu_time(base)
+    run.update(wall_s=wall, cpu_s=user + sys_, user_s=user, sys_s=sys_, peak_rss_mib=rss_kb / 1024.0)
     run["probes_per_s"] = ALL / run["wall_s"] if run["wall_s"] > 0 else None
 except (OSError, ValueError) as e:
     done(f"no GNU time figures: {e}")
 if rc != 0:
     done("timed out" if rc in (124, 137) else f"exit status {rc}")
 try:
-    root = ET.parse(base + ".xml").getroot()
-except (OSError, ET.ParseError) as e:
-    done(f"unreadable XML: {e}")
-hosts = root.findall("host")
-if len(hosts) != 1:
-    done(f"{len(hosts)} <host> elements in the XML, expected 1")
-listed, extra, extra_ports = {}, {}, {}
-for p in hosts[0].iter("port"):
-    if p.get("protocol") == "tcp":
-        listed[int(p.get("portid"))] = p.find("state").get("state")
-for e in hosts[0].iter("extraports"):
-    extra[e.get("state")] = extra.get(e.get("state"), 0) + int(e.get("count"))
-    # nmap >= 7.80 may name the ports of an <extraports> group in <extrareasons ports=...>.
-    for r in e.iter("extrareasons"):
-        for tok in (r.get("ports") or "").split(","):
-            if tok:
-                lo, _, hi = tok.partition("-")
-                for q in range(int(lo), int(hi or lo) + 1):
-                    extra_ports[q] = e.get("state")
-states = dict(extra_ports)
-states.update(listed)
-got_open = {q for q, s in states.items() if s == "open"}
-got_filt = {q for q, s in states.items() if s == "filtered"}
-# Closed: listed closed ports plus the <extraports state="closed"> count.
-closed = sum(1 for s in listed.values() if s == "closed") + extra.get("closed", 0)
+    listed, extra, extra_ports = tcp_xml_host(base + ".xml")
+except ValueError as e:
+    done(str(e))
 other = {s: n for s, n in extra.items() if s != "closed"}
 for s in listed.values():
     if s not in ("open", "filtered", "closed"):
         other[s] = other.get(s, 0) + 1
-want_closed = ALL - len(want_open) - len(want_filt)
-run.update(
-    open_found=len(got_open), filtered_found=len(got_filt), closed_found=closed,
-    open_exact=got_open == want_open, filtered_exact=got_filt == want_filt,
-    closed_exact=closed == want_closed,
-    missed_open=sorted(want_open - got_open)[:20], extra_open=sorted(got_open - want_open)[:20],
-    missed_filtered=sorted(want_filt - got_filt)[:20], extra_filtered=sorted(got_filt - want_filt)[:20],
-    extraports={s: n for s, n in extra.items()},
-)
+run.update(tcp_exactness(listed, extra, extra_ports, want_open, want_filt, ALL))
 # Ports in a non-closed <extraports> group without a port list cannot be checked
 # one by one; the filtered count then says what the group held.
 if any(s != "closed" for s in extra) and not extra_ports:
@@ -244,17 +168,15 @@ done
 
 # ---- summary ----------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
-python3 - "$RUNS" "$OUT" "$REPS" "$FAILED" "$TGT_ADDR" "$NAME" "$("$NMAP" --version | head -n 1)" \
+bench_py - "$RUNS" "$OUT" "$REPS" "$FAILED" "$TGT_ADDR" "$NAME" "$("$NMAP" --version | head -n 1)" \
   "$("$LRSCAN" --version 2>/dev/null | head -n 1 || true)" <<'PY'
 import json, os, statistics, sys
+from scan_score import med, write_json
 runs_path, out_path, reps, failed, tgt, lab, nmap_version, lrscan_version = sys.argv[1:9]
 reps, failed = int(reps), failed == "1"
 runs = [json.loads(line) for line in open(runs_path) if line.strip()]
 TOOLS = ("lrscan", "nmap")
 KEYS = ("wall_s", "cpu_s", "peak_rss_mib", "probes_per_s")
-def med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
 tools = {}
 for t in TOOLS:
     mine = [r for r in runs if r["tool"] == t]
@@ -295,10 +217,7 @@ doc = {
              "informational": True},
     "runs": runs,
 }
-with open(out_path + ".tmp", "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
-os.replace(out_path + ".tmp", out_path)
+write_json(out_path, doc)
 def g(v, fmt="{:.2f}"):
     return "-" if v is None else fmt.format(v)
 print(f"TCP connect scan of 65535 ports ({tgt}, 150 open, 20 filtered), medians of {reps} runs per tool")

@@ -72,6 +72,8 @@ DEFAULT_RATE=500000   # kDefaultRawRate in src/scan/raw_scan.hpp
 RUN_LIMIT=90          # timeout(1) of each lrscan run, seconds
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 LAB=$HERE/../../tests/lab/lab.sh
+# shellcheck source=bench/e2e/lib.sh
+. "$HERE/lib.sh"
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$REPS'"
 [[ $NMAP_UDP_REPS =~ ^[0-9]+$ ]] || die "NMAP_UDP_REPS must be a non-negative integer, got '$NMAP_UDP_REPS'"
@@ -82,61 +84,16 @@ for r in $RATES; do
   [[ $r =~ ^[1-9][0-9]*$ ]] || [ "$r" = default ] || die "RATES: '$r' is neither a positive integer nor 'default'"
 done
 [ "$(id -u)" = 0 ] || die "needs root (the scan lab uses network namespaces and raw sockets)"
-LRSCAN=$BUILD_DIR/apps/lrscan/lrscan
-[ -x "$LRSCAN" ] || die "lrscan is missing: $LRSCAN (build it: cmake --preset bench && cmake --build --preset bench --target lrscan)"
-LRSCAN=$(readlink -f "$LRSCAN")
-[ -x "$LAB" ] || die "the scan lab is missing: $LAB"
-NMAP=$(command -v nmap) || die "nmap not found (scripts/install-deps installs it)"
-for tool in timeout setsid python3 ip nft; do
-  command -v "$tool" >/dev/null || die "'$tool' not found (scripts/install-deps installs it)"
-done
-if ! { [ -x "$TIME_BIN" ] && "$TIME_BIN" -f '%e %U %S %M' -o /dev/null true 2>/dev/null; }; then
-  die "GNU time not usable at $TIME_BIN (Debian package 'time'; or set TIME_BIN)"
-fi
+find_lrscan
+require_lab_tools
 
 ID=$(($$ % 10000000))
 RLAB=lrrb${ID}a
 ULAB=lrrb${ID}b
-WORK=$(mktemp -d /tmp/scan_rate.XXXXXX)
-KEEP_WORK=0
-LABS_UP=0
-JOB_PID=""
-SAMPLER_PID=""
-CAP_PID=""
 END=$((SECONDS + DEADLINE))
-
-# Stop the running scan, the sampler and the capture (each leads its own process
-# group), then the labs: `lab.sh down` also kills whatever still runs in them.
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-stop_group() {
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -s TERM -- "-$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -s KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-# shellcheck disable=SC2317
-cleanup() {
-  local rc=$? name
-  stop_group "$JOB_PID"
-  stop_group "$SAMPLER_PID"
-  stop_group "$CAP_PID"
-  if [ "$LABS_UP" = 1 ]; then
-    for name in "$RLAB" "$ULAB"; do
-      timeout -k 5 60 "$LAB" down "$name" >/dev/null 2>&1 ||
-        echo "scan_rate.sh: could not take a lab down; run: $LAB down $name" >&2
-    done
-  fi
-  if [ "$KEEP_WORK" = 1 ]; then
-    echo "scan_rate.sh: kept $WORK (outputs, logs, samples and time files of every run)" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# On exit: stop the running scan, the sampler and the capture, take the labs down (lib.sh).
+lab_bench_setup scan_rate.sh "outputs, logs, samples and time files of every run" "JOB_PID SAMPLER_PID CAP_PID" \
+  "$RLAB" "$ULAB"
 
 # ---- the capture (burst runs): one python file, run in the target namespace ----------
 cat >"$WORK/capture.py" <<'PY'
@@ -216,12 +173,8 @@ PY
 # ---- the labs ---------------------------------------------------------------------
 echo "scan_rate.sh: labs $RLAB (40 addresses, nft counters) and $ULAB (UDP 7,53,123 open, 161 dropped, default ICMP limits)" >&2
 LABS_UP=1   # from here `down` is needed even if `up` fails half-way (it is idempotent)
-if ! timeout -k 5 90 "$LAB" up "$RLAB" --tcp 22 --addrs 40 --count-addrs >"$WORK/up-rate.log" 2>&1; then
-  cat "$WORK/up-rate.log" >&2; die "lab.sh up $RLAB failed"
-fi
-if ! timeout -k 5 90 "$LAB" up "$ULAB" --udp 7,53,123 --filtered-udp 161 >"$WORK/up-udp.log" 2>&1; then
-  cat "$WORK/up-udp.log" >&2; die "lab.sh up $ULAB failed"
-fi
+bench_lab_up "$WORK/up-rate.log" "$RLAB" --tcp 22 --addrs 40 --count-addrs
+bench_lab_up "$WORK/up-udp.log" "$ULAB" --udp 7,53,123 --filtered-udp 161
 timeout 10 "$LAB" info "$RLAB" >"$WORK/info-rate" || die "lab.sh info $RLAB failed"
 timeout 10 "$LAB" info "$ULAB" >"$WORK/info-udp" || die "lab.sh info $ULAB failed"
 info() { sed -n "s/^$2=//p" "$WORK/info-$1"; }
@@ -299,9 +252,10 @@ run_rate() {
     for ((i = 0; i < 300; i++)); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
     stop_group "$CAP_PID"; CAP_PID=""
   fi
-  python3 - "$kind" "$rate" "$nominal" "$rep" "$rc" "$base" "$((naddr * ports))" "$naddr" "$ports" \
+  bench_py - "$kind" "$rate" "$nominal" "$rep" "$rc" "$base" "$((naddr * ports))" "$naddr" "$ports" \
     >>"$RUNS" <<'PY' || src=$?
 import json, re, sys
+from scan_score import gnu_time
 kind, rate, nominal, rep, rc, base, probes, naddr, ports = sys.argv[1:10]
 nominal, rep, rc, probes = int(nominal), int(rep), int(rc), int(probes)
 run = {"kind": kind, "rate": rate, "nominal_pps": nominal, "rep": rep, "exit": rc, "ok": False,
@@ -320,8 +274,8 @@ def done(error=None):
     print(json.dumps(run))
     sys.exit(0 if run["ok"] else 4)
 try:
-    wall, user, sys_, rss_kb = open(base + ".time").read().strip().splitlines()[-1].split()
-    run.update(wall_s=float(wall), cpu_s=float(user) + float(sys_), peak_rss_mib=int(rss_kb) / 1024.0)
+    wall, user, sys_, rss_kb = gnu_time(base)
+    run.update(wall_s=wall, cpu_s=user + sys_, peak_rss_mib=rss_kb / 1024.0)
 except (OSError, ValueError) as e:
     done(f"no GNU time figures: {e}")
 if rc != 0:
@@ -401,14 +355,10 @@ run_udp() {
   esac
   limit=$((left < limit ? left : limit))
   echo "  udp run $rep/$REPS $tool (limit $limit s)" >&2
-  setsid timeout -k 5 $((limit + 15)) "$LAB" exec "$ULAB" scan \
-    "$TIME_BIN" -f '%e %U %S %M' -o "$base.time" timeout -k 5 "$limit" "${cmd[@]}" \
-    >"$base.out" 2>"$base.err" </dev/null &
-  JOB_PID=$!
-  wait "$JOB_PID" || rc=$?
-  JOB_PID=""
-  python3 - "$tool" "$rep" "$rc" "$base" "$limit" "$(info udp UDP_OPEN)" >>"$RUNS" <<'PY' || src=$?
+  lab_timed_run "$ULAB" "$base" "$limit" "${cmd[@]}" || rc=$?
+  bench_py - "$tool" "$rep" "$rc" "$base" "$limit" "$(info udp UDP_OPEN)" >>"$RUNS" <<'PY' || src=$?
 import json, re, sys, xml.etree.ElementTree as ET
+from scan_score import gnu_time
 tool, rep, rc, base, limit, want_open = sys.argv[1:7]
 rep, rc, limit = int(rep), int(rc), int(limit)
 want_open = {int(p) for p in want_open.split(",")}
@@ -425,8 +375,8 @@ def done(error=None):
     print(json.dumps(run))
     sys.exit(0 if run["ok"] else 4)
 try:
-    wall, user, sys_, rss_kb = open(base + ".time").read().strip().splitlines()[-1].split()
-    run.update(wall_s=float(wall), cpu_s=float(user) + float(sys_), peak_rss_mib=int(rss_kb) / 1024.0)
+    wall, user, sys_, rss_kb = gnu_time(base)
+    run.update(wall_s=wall, cpu_s=user + sys_, peak_rss_mib=rss_kb / 1024.0)
 except (OSError, ValueError) as e:
     done(f"no GNU time figures: {e}")
 if rc in (124, 137):
@@ -478,17 +428,15 @@ for ((rep = 1; rep <= NMAP_UDP_REPS; rep++)); do run_udp nmap "$rep"; done
 
 # ---- summary ----------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
-python3 - "$RUNS" "$OUT" "$REPS" "$NMAP_UDP_REPS" "$FAILED" "$RATES" "$RUN_SECONDS" "$DEFAULT_RATE" \
+bench_py - "$RUNS" "$OUT" "$REPS" "$NMAP_UDP_REPS" "$FAILED" "$RATES" "$RUN_SECONDS" "$DEFAULT_RATE" \
   "$ICMP_SYSCTLS" "$NMAP_UDP_LIMIT" "$("$NMAP" --version | head -n 1)" \
   "$("$LRSCAN" --version 2>/dev/null | head -n 1)" "$BURST" <<'PY'
-import json, os, statistics, sys
+import json, os, sys
+from scan_score import med, write_json
 (runs_path, out_path, reps, nmap_reps, failed, rates, run_seconds, default_rate, sysctls, nmap_limit,
  nmap_version, lrscan_version, burst) = sys.argv[1:14]
 reps, nmap_reps, failed, default_rate = int(reps), int(nmap_reps), failed == "1", int(default_rate)
 runs = [json.loads(line) for line in open(runs_path) if line.strip()]
-def med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
 rate_rows = {}
 for rate in rates.split():
     mine = [r for r in runs if r.get("kind") == "rate" and r["rate"] == rate]
@@ -540,10 +488,7 @@ doc = {
                                      "net.ipv4.icmp_msgs_burst", "net.ipv6.icmp.ratelimit"), sysctls.split()))},
     "rates": rate_rows, "udp": udp, "nmap_udp_reps": nmap_reps, "runs": runs,
 }
-with open(out_path + ".tmp", "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
-os.replace(out_path + ".tmp", out_path)
+write_json(out_path, doc)
 def g(v, fmt="{:.0f}"):
     return "-" if v is None else fmt.format(v)
 print(f"lrscan -sS --rate R: achieved rate (target's nft counters), medians of {reps} runs of ~{run_seconds} s")

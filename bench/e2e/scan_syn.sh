@@ -61,6 +61,8 @@ SCANNER=${SCANNER:-lrscan}
 RUN_LIMIT=120   # timeout(1) of each scan, seconds
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 LAB=$HERE/../../tests/lab/lab.sh
+# shellcheck source=bench/e2e/lib.sh
+. "$HERE/lib.sh"
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$REPS'"
 [[ $DEADLINE =~ ^[1-9][0-9]*$ ]] || die "DEADLINE must be a positive integer, got '$DEADLINE'"
@@ -68,12 +70,8 @@ LAB=$HERE/../../tests/lab/lab.sh
 case $SCANNER in lrscan|nmap) ;; *) die "SCANNER must be lrscan or nmap, got '$SCANNER'" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (the scan lab uses network namespaces and raw sockets)"
 LRSCAN=$BUILD_DIR/apps/lrscan/lrscan
-if [ "$SCANNER" = lrscan ]; then
-  [ -x "$LRSCAN" ] || die "lrscan is missing: $LRSCAN (build it: cmake --preset bench && cmake --build --preset bench --target lrscan)"
-  LRSCAN=$(readlink -f "$LRSCAN")
-fi
-[ -x "$LAB" ] || die "the scan lab is missing: $LAB"
-NMAP=$(command -v nmap) || die "nmap not found (scripts/install-deps installs it)"
+if [ "$SCANNER" = lrscan ]; then find_lrscan; fi
+require_lab_tools
 MASSCAN_BIN=""
 MASSCAN_NOTE=""
 if [ "${MASSCAN:-1}" = 0 ]; then
@@ -85,54 +83,13 @@ else
   MASSCAN_NOTE="left out: masscan is not installed (Debian package masscan)"
   echo "scan_syn.sh: $MASSCAN_NOTE" >&2
 fi
-for tool in timeout setsid python3 ip nft; do
-  command -v "$tool" >/dev/null || die "'$tool' not found (scripts/install-deps installs it)"
-done
-if ! { [ -x "$TIME_BIN" ] && "$TIME_BIN" -f '%e %U %S %M' -o /dev/null true 2>/dev/null; }; then
-  die "GNU time not usable at $TIME_BIN (Debian package 'time'; or set TIME_BIN)"
-fi
 
 ID=$(($$ % 10000000))
 CLEAN=lrsb${ID}a
 LOSSY=lrsb${ID}b
-WORK=$(mktemp -d /tmp/scan_syn.XXXXXX)
-KEEP_WORK=0
-LABS_UP=0
-JOB_PID=""
-KICK_PID=""
 END=$((SECONDS + DEADLINE))
-
-# Stop the running scan and the kicker (each leads its own process group), then the
-# labs: `lab.sh down` also kills whatever still runs in their namespaces.
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-stop_group() {
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -s TERM -- "-$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -s KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-# shellcheck disable=SC2317
-cleanup() {
-  local rc=$? name
-  stop_group "$JOB_PID"
-  stop_group "$KICK_PID"
-  if [ "$LABS_UP" = 1 ]; then
-    for name in "$CLEAN" "$LOSSY"; do
-      timeout -k 5 60 "$LAB" down "$name" >/dev/null 2>&1 ||
-        echo "scan_syn.sh: could not take a lab down; run: $LAB down $name" >&2
-    done
-  fi
-  if [ "$KEEP_WORK" = 1 ]; then
-    echo "scan_syn.sh: kept $WORK (outputs, logs and time files of every run)" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# On exit: stop the running scan and the kicker, take the labs down (lib.sh).
+lab_bench_setup scan_syn.sh "outputs, logs and time files of every run" "JOB_PID KICK_PID" "$CLEAN" "$LOSSY"
 
 # ---- the labs ---------------------------------------------------------------------
 read -r OPEN FILTERED L_OPEN L_FILTERED < <(python3 -c '
@@ -148,13 +105,8 @@ print(j(opened), j(filtered), j(lopened), j(lfiltered))')
 
 echo "scan_syn.sh: labs $CLEAN (100 open + 20 filtered) and $LOSSY (30 open + 20 filtered, 1 % loss each way)" >&2
 LABS_UP=1   # from here `down` is needed even if `up` fails half-way (it is idempotent)
-if ! timeout -k 5 90 "$LAB" up "$CLEAN" --tcp "$OPEN" --filtered-tcp "$FILTERED" >"$WORK/up-clean.log" 2>&1; then
-  cat "$WORK/up-clean.log" >&2; die "lab.sh up $CLEAN failed"
-fi
-if ! timeout -k 5 90 "$LAB" up "$LOSSY" --tcp "$L_OPEN" --filtered-tcp "$L_FILTERED" --drop-percent 1 \
-     >"$WORK/up-lossy.log" 2>&1; then
-  cat "$WORK/up-lossy.log" >&2; die "lab.sh up $LOSSY failed"
-fi
+bench_lab_up "$WORK/up-clean.log" "$CLEAN" --tcp "$OPEN" --filtered-tcp "$FILTERED"
+bench_lab_up "$WORK/up-lossy.log" "$LOSSY" --tcp "$L_OPEN" --filtered-tcp "$L_FILTERED" --drop-percent 1
 timeout 10 "$LAB" info "$CLEAN" >"$WORK/info-clean" || die "lab.sh info $CLEAN failed"
 timeout 10 "$LAB" info "$LOSSY" >"$WORK/info-lossy" || die "lab.sh info $LOSSY failed"
 info() { sed -n "s/^$2=//p" "$WORK/info-$1"; }
@@ -206,20 +158,13 @@ for _ in range(int(sys.argv[2]) * 2):
     time.sleep(0.5)' "$(info "$host" SCAN_ADDR)" "$((limit + 5))" </dev/null >/dev/null 2>&1 &
     KICK_PID=$!
   fi
-  # Outer timeout: a guard around the namespace hop, in its own process group
-  # (setsid) so that cleanup can signal all of it. The background job + wait lets a
-  # signal to this script be handled at once.
-  setsid timeout -k 5 $((limit + 15)) "$LAB" exec "$lab" scan \
-    "$TIME_BIN" -f '%e %U %S %M' -o "$base.time" timeout -k 5 "$limit" "${cmd[@]}" \
-    >"$base.out" 2>"$base.err" </dev/null &
-  JOB_PID=$!
-  wait "$JOB_PID" || rc=$?
-  JOB_PID=""
+  lab_timed_run "$lab" "$base" "$limit" "${cmd[@]}" || rc=$?
   if [ -n "$KICK_PID" ]; then stop_group "$KICK_PID"; KICK_PID=""; fi
   # Exit 0: exact; 3: inexact; 4: failed (a JSON line is written either way).
-  python3 - "$host" "$tool" "$rep" "$rc" "$base" "$out" "$fmt" "$(info "$host" TCP_OPEN_FILE)" \
+  bench_py - "$host" "$tool" "$rep" "$rc" "$base" "$out" "$fmt" "$(info "$host" TCP_OPEN_FILE)" \
     "$(info "$host" FILTERED_TCP_FILE)" >>"$RUNS" <<'PY' || src=$?
-import json, re, sys, xml.etree.ElementTree as ET
+import json, sys
+from scan_score import gnu_time, tcp_xml_host, tcp_exactness
 host, tool, rep, rc, base, out, fmt, open_file, filt_file = sys.argv[1:10]
 rep, rc = int(rep), int(rc)
 ALL = 65535
@@ -245,10 +190,8 @@ def done(error=None):
     print(json.dumps(run))
     sys.exit(4 if not run["ok"] else 0 if run.get("exact") else 3)
 try:
-    # GNU time -o may hold a "Command exited with non-zero status" line first.
-    wall, user, sys_, rss_kb = open(base + ".time").read().strip().splitlines()[-1].split()
-    run.update(wall_s=float(wall), cpu_s=float(user) + float(sys_), user_s=float(user), sys_s=float(sys_),
-               peak_rss_mib=int(rss_kb) / 1024.0)
+    wall, user, sys_, rss_kb = gnu_time(base)
+    run.update(wall_s=wall, cpu_s=user + sys_, user_s=user, sys_s=sys_, peak_rss_mib=rss_kb / 1024.0)
     run["probes_per_s"] = ALL / run["wall_s"] if run["wall_s"] > 0 else None
 except (OSError, ValueError) as e:
     done(f"no GNU time figures: {e}")
@@ -269,36 +212,10 @@ if fmt == "list":
     run["ok"] = True
     done()
 try:
-    root = ET.parse(out).getroot()
-except (OSError, ET.ParseError) as e:
-    done(f"unreadable XML: {e}")
-hosts = root.findall("host")
-if len(hosts) != 1:
-    done(f"{len(hosts)} <host> elements in the XML, expected 1")
-listed, extra, extra_ports = {}, {}, {}
-for p in hosts[0].iter("port"):
-    if p.get("protocol") == "tcp":
-        listed[int(p.get("portid"))] = p.find("state").get("state")
-for e in hosts[0].iter("extraports"):
-    extra[e.get("state")] = extra.get(e.get("state"), 0) + int(e.get("count"))
-    for r in e.iter("extrareasons"):
-        for tok in (r.get("ports") or "").split(","):
-            if tok:
-                lo, _, hi = tok.partition("-")
-                for q in range(int(lo), int(hi or lo) + 1):
-                    extra_ports[q] = e.get("state")
-states = dict(extra_ports)
-states.update(listed)
-got_open = {q for q, s in states.items() if s == "open"}
-got_filt = {q for q, s in states.items() if s == "filtered"}
-closed = sum(1 for s in listed.values() if s == "closed") + extra.get("closed", 0)
-run.update(
-    open_found=len(got_open), filtered_found=len(got_filt), closed_found=closed,
-    open_exact=got_open == want_open, filtered_exact=got_filt == want_filt, closed_exact=closed == want_closed,
-    missed_open=sorted(want_open - got_open)[:20], extra_open=sorted(got_open - want_open)[:20],
-    missed_filtered=sorted(want_filt - got_filt)[:20], extra_filtered=sorted(got_filt - want_filt)[:20],
-    extraports=extra,
-)
+    listed, extra, extra_ports = tcp_xml_host(out)
+except ValueError as e:
+    done(str(e))
+run.update(tcp_exactness(listed, extra, extra_ports, want_open, want_filt, ALL))
 if any(s not in ("closed",) for s in extra) and not extra_ports:
     run["note"] = "non-closed <extraports> without a port list"
 run["exact"] = run["open_exact"] and run["filtered_exact"] and run["closed_exact"]
@@ -336,20 +253,18 @@ done
 # ---- summary ----------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
 summaries=$(cat "$WORK"/*-lrscan-*.summary 2>/dev/null | head -n 20 || true)
-python3 - "$RUNS" "$OUT" "$REPS" "$FAILED" "$(info clean TGT_ADDR)" "$(info lossy TGT_ADDR)" "$SCANNER" \
+bench_py - "$RUNS" "$OUT" "$REPS" "$FAILED" "$(info clean TGT_ADDR)" "$(info lossy TGT_ADDR)" "$SCANNER" \
   "$("$NMAP" --version | head -n 1)" \
   "$([ "$SCANNER" = lrscan ] && "$LRSCAN" --version 2>/dev/null | head -n 1 || echo "nmap in lrscan's slot")" \
   "$([ -n "$MASSCAN_BIN" ] && "$MASSCAN_BIN" --version 2>/dev/null | grep -m1 -i 'masscan version' || true)" \
   "$MASSCAN_NOTE" "$MASSCAN_RATE" "$summaries" <<'PY'
 import json, os, statistics, sys
+from scan_score import med, write_json
 (runs_path, out_path, reps, failed, tgt_clean, tgt_lossy, scanner, nmap_version, lrscan_version,
  masscan_version, masscan_note, masscan_rate, summaries) = sys.argv[1:14]
 reps, failed = int(reps), failed == "1"
 runs = [json.loads(line) for line in open(runs_path) if line.strip()]
 KEYS = ("wall_s", "cpu_s", "peak_rss_mib", "probes_per_s")
-def med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
 hosts = {}
 for host in ("clean", "lossy"):
     tools = {}
@@ -406,10 +321,7 @@ doc = {
              "informational": True},
     "runs": runs,
 }
-with open(out_path + ".tmp", "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
-os.replace(out_path + ".tmp", out_path)
+write_json(out_path, doc)
 def g(v, fmt="{:.2f}"):
     return "-" if v is None else fmt.format(v)
 label = {"lrscan": "lrscan -sS" if scanner == "lrscan" else "(nmap as lrscan)", "nmap": "nmap -sS -T4",

@@ -30,62 +30,29 @@ set -uo pipefail
 LRSCAN=$(readlink -f "${1:?usage: $0 PATH/TO/lrscan}")
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 LAB=$HERE/../lab/lab.sh
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
-for t in nmap nft script python3 ip timeout; do
-  command -v "$t" >/dev/null || { echo "FAIL: $t is missing (run scripts/install-deps)"; exit 1; }
-done
+# shellcheck source=tests/lab/lrscan_test_lib.sh
+source "$HERE/../lab/lrscan_test_lib.sh"
+lr_require nmap nft script python3 ip timeout
 [ -x "$LRSCAN" ] || { echo "FAIL: $LRSCAN is not executable"; exit 1; }
-PROBE="lreprobe$$"
-if ! err=$(timeout 10 ip netns add "$PROBE" 2>&1); then
-  echo "SKIP: cannot create a network namespace: $err"; exit 77
-fi
-timeout 10 ip netns del "$PROBE"
+lr_require_netns "lreprobe$$"
 
 NAME="lre$$a"      # <= 11 characters: pids have at most 7 digits
 LOSSY="lre$$b"
-WORK=$(mktemp -d /tmp/lrscan_lab_edge.XXXXXX)
-cleanup() {
-  "$LAB" down "$NAME" >/dev/null 2>&1
-  "$LAB" down "$LOSSY" >/dev/null 2>&1
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0; failed=0
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
-now() { date +%s%N; }
-elapsed() {  # elapsed T0 T1 (from now): seconds with two decimals
-  local cs=$((($2 - $1) / 10000000))
-  printf '%d.%02d' $((cs / 100)) $((cs % 100))
-}
+LABS=("$NAME" "$LOSSY")
+lr_work lrscan_lab_edge
 T0=$(now)
 
 # ---- parsers: every format -> "ADDR PORT STATE REASON" lines -----------------------
 cat >"$WORK/lrcheck.py" <<'PY'
-"""Normalises scan output and builds the expected listings (see the test's header)."""
-import ipaddress, json, re, sys
-import xml.etree.ElementTree as ET
+"""Normalises scan output and builds the expected listings (see the test's header;
+the shared parsers: tests/lab/lrscan_score.py). A row here is (addr, port, state, reason)."""
+import json, re, sys
+from lrscan_score import addr, ports_of
+import lrscan_score
 
-def addr(a):
-    return str(ipaddress.ip_address(a))
-
-def ports_of(spec):
-    out = set()
-    for tok in filter(None, spec.split(",")):
-        lo, _, hi = tok.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
-
-def from_xml(path):   # nmap's and lrscan's -oX
-    for host in ET.parse(path).getroot().iter("host"):
-        a = next(x.get("addr") for x in host.iter("address") if x.get("addrtype") in ("ipv4", "ipv6"))
-        for p in host.iter("port"):
-            st = p.find("state")
-            yield addr(a), int(p.get("portid")), st.get("state"), st.get("reason")
+def from_xml(path):   # nmap's and lrscan's -oX: the listed <port>s only
+    for a, _, p, s, r in lrscan_score.xml_rows(path, expand=False):
+        yield a, p, s, r
 
 def from_normal(path):  # -oN with --reason: PORT STATE SERVICE REASON
     a = None
@@ -98,23 +65,16 @@ def from_normal(path):  # -oN with --reason: PORT STATE SERVICE REASON
             yield a, int(m.group(1)), m.group(2), m.group(3)
 
 def from_json(path):  # -oJ: one object per line, "type":"port" per result
-    for line in open(path):
-        o = json.loads(line)
-        if o.get("type") == "port" and o.get("proto") == "tcp":
-            yield addr(o["ip"]), o["port"], o["state"], o["reason"]
+    for a, pr, p, s, r in lrscan_score.json_rows(path, None):
+        if pr == "tcp":
+            yield a, p, s, r
 
 def from_gnmap(path):  # -oG: listed ports (no reason field); the ignored state as port 0
-    for line in open(path):
-        m = re.match(r"Host: (\S+) \(\S*\)\tPorts: ([^\t]*)", line)
-        if not m:
-            continue
-        a = addr(m.group(1))
-        for item in filter(None, m.group(2).split(", ")):
-            f = item.split("/")
-            yield a, int(f[0]), f[1], "-"
-        ig = re.search(r"\tIgnored State: (\S+) \((\d+)\)", line)
+    for a, items, ig in lrscan_score.gnmap_hosts(path):
+        for p, s, _ in items:
+            yield a, p, s, "-"
         if ig:
-            yield a, 0, "ignored-" + ig.group(1), ig.group(2)
+            yield a, 0, "ignored-" + ig[0], str(ig[1])
 
 def listing(rows):
     return "".join("%s %d %s %s\n" % r for r in sorted(rows, key=lambda r: (r[0], r[1])))
@@ -216,13 +176,7 @@ for job in jobs:
         with open(job[0], "w") as f:
             run(f, job[1:])
 PY
-ck() { python3 "$WORK/lrcheck.py" "$@"; }
-same() {  # same GOT WANT [WHAT]: equal files; otherwise show the first differences
-  if cmp -s "$1" "$2"; then return 0; fi
-  echo "  --- ${3:-difference} (< got $1, > want $2):"
-  diff "$1" "$2" | grep '^[<>]' | head -12 | sed 's/^/    /'
-  return 1
-}
+ck() { ck_py "$WORK/lrcheck.py" "$@"; }
 
 # ---- ground truth ------------------------------------------------------------------
 # ~300 open ports scattered over 1-65535 (1 and 65535 included), 20 dropped
@@ -240,10 +194,8 @@ EOF
 N_OPEN=$(tr ',' '\n' <<<"$OPEN" | wc -l)
 echo "ground truth: $N_OPEN open, 20 dropped, 6 rejected (admin-prohibited) $REJECT, 6 unreachable $UNREACH"
 
-if ! timeout 60 "$LAB" up "$NAME" --tcp "$OPEN" --filtered-tcp "$DROP" --reject-tcp "$REJECT" \
-     --unreach-tcp "$UNREACH" --addrs 6 --count-addrs --icmp-ratelimit off >"$WORK/up.log" 2>&1; then
-  echo "FAIL: lab.sh up $NAME"; cat "$WORK/up.log"; exit 1
-fi
+lab_up "$NAME" --tcp "$OPEN" --filtered-tcp "$DROP" --reject-tcp "$REJECT" --unreach-tcp "$UNREACH" \
+  --addrs 6 --count-addrs --icmp-ratelimit off
 "$LAB" info "$NAME" >"$WORK/info" || { echo "FAIL: lab.sh info $NAME"; exit 1; }
 # shellcheck disable=SC1091
 source "$WORK/info"

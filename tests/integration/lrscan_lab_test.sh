@@ -13,21 +13,12 @@ set -uo pipefail
 LRSCAN=$(readlink -f "${1:?usage: $0 PATH/TO/lrscan}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/../lab/lab.sh
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
-for t in nmap xmllint ndiff python3; do
-  command -v "$t" >/dev/null || { echo "FAIL: $t is missing (run scripts/install-deps)"; exit 1; }
-done
+# shellcheck source=tests/lab/lrscan_test_lib.sh
+source "$HERE/../lab/lrscan_test_lib.sh"
+lr_require nmap xmllint ndiff python3
 NAME=lrl$(( $$ % 100000 ))
-WORK=$(mktemp -d /tmp/lrscan_lab.XXXXXX)
-cleanup() { "$LAB" down "$NAME" >/dev/null 2>&1; rm -rf "$WORK"; }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0; failed=0
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
+LABS=("$NAME")
+lr_work lrscan_lab
 
 # Ground truth: 150 open ports, deterministic and scattered, with both ends of the range.
 OPEN=$(python3 -c "

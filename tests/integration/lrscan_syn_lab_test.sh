@@ -43,121 +43,48 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 LAB=$HERE/../lab/lab.sh
+# shellcheck source=tests/lab/lrscan_test_lib.sh
+source "$HERE/../lab/lrscan_test_lib.sh"
 SCANNER=${SCANNER:-lrscan}
 case $SCANNER in
   lrscan) LRSCAN=$(readlink -f "${1:?usage: $0 PATH/TO/lrscan   (env SCANNER=nmap: debug the test with nmap)}") ;;
   nmap) LRSCAN=$(command -v nmap || echo nmap) ;;
   *) echo "FAIL: SCANNER must be lrscan or nmap, not '$SCANNER'"; exit 1 ;;
 esac
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
-for t in nmap nft xmllint ndiff python3 ip timeout setsid; do
-  command -v "$t" >/dev/null || { echo "FAIL: $t is missing (run scripts/install-deps)"; exit 1; }
-done
+lr_require nmap nft xmllint ndiff python3 ip timeout setsid
 [ -x /usr/bin/time ] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null ||
   { echo "FAIL: GNU time (/usr/bin/time) is missing (Debian package 'time')"; exit 1; }
 [ -x "$LRSCAN" ] || { echo "FAIL: $LRSCAN is not executable"; exit 1; }
 [ -f /usr/share/nmap/nmap.dtd ] || { echo "FAIL: /usr/share/nmap/nmap.dtd is missing (nmap-common)"; exit 1; }
-PROBE="lrsyprobe$$"
-if ! err=$(timeout 10 ip netns add "$PROBE" 2>&1); then
-  echo "SKIP: cannot create a network namespace: $err"; exit 77
-fi
-timeout 10 ip netns del "$PROBE"
+lr_require_netns "lrsyprobe$$"
 
 ID=$(($$ % 10000000))
 CLEAN="lrsy${ID}a"   # <= 12 characters
 LOSSY="lrsy${ID}b"
 ICMP="lrsy${ID}c"
-WORK=$(mktemp -d /tmp/lrscan_syn_lab.XXXXXX)
-BG_PID=""
-cleanup() {
-  if [ -n "$BG_PID" ]; then kill -KILL "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null; fi
-  "$LAB" down "$CLEAN" >/dev/null 2>&1
-  "$LAB" down "$LOSSY" >/dev/null 2>&1
-  "$LAB" down "$ICMP" >/dev/null 2>&1
-  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0; failed=0; skipped=0
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
-skip() { echo "skip $1 (SCANNER=$SCANNER)"; skipped=$((skipped + 1)); }
-is_nmap() { [ "$SCANNER" = nmap ]; }
-now() { date +%s%N; }
-elapsed() {  # elapsed T0 T1 (from now): seconds with two decimals
-  local cs=$((($2 - $1) / 10000000))
-  printf '%d.%02d' $((cs / 100)) $((cs % 100))
-}
+LABS=("$CLEAN" "$LOSSY" "$ICMP")
+lr_work lrscan_syn_lab
 T0=$(now)
 
 # ---- the checker: parsers and scoring, one python file -----------------------------
 cat >"$WORK/syncheck.py" <<'PY'
-"""Parsers and scoring for lrscan_syn_lab_test.sh. Every command prints verdict lines
-"PASS name || detail" / "MISS name || detail" (the shell turns each into an ok/FAIL check)
-or plain data."""
-import ipaddress, json, re, sys
-import xml.etree.ElementTree as ET
-
-def addr(a):
-    return str(ipaddress.ip_address(a))
-
-def ports_of(spec):
-    out = set()
-    for tok in filter(None, spec.split(",")):
-        lo, _, hi = tok.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
+"""Parsers and scoring for lrscan_syn_lab_test.sh (the shared parsers: tests/lab/
+lrscan_score.py). Every command prints verdict lines "PASS name || detail" /
+"MISS name || detail" (the shell turns each into an ok/FAIL check) or plain data.
+Rows here are TCP only and without the protocol: (addr, port, state, reason)."""
+import re
+from lrscan_score import addr, ports_of, verdict, diff_detail, main
+import lrscan_score
 
 def xml_rows(path):
-    """(addr, port, state, reason) for every port of an nmap-style XML, the ports of
-    <extraports> expanded from <extrareasons ports=...> (nmap >= 7.80, lrscan)."""
-    rows, counts = [], {}
-    for host in ET.parse(path).getroot().iter("host"):
-        a = addr(next(x.get("addr") for x in host.iter("address") if x.get("addrtype") in ("ipv4", "ipv6")))
-        for p in host.iter("port"):
-            st = p.find("state")
-            rows.append((a, int(p.get("portid")), st.get("state"), st.get("reason")))
-        for e in host.iter("extraports"):
-            counts[(a, e.get("state"))] = counts.get((a, e.get("state")), 0) + int(e.get("count"))
-            for r in e.iter("extrareasons"):
-                for q in ports_of(r.get("ports") or ""):
-                    rows.append((a, q, e.get("state"), r.get("reason")))
-    return rows, counts
+    return [(a, p, s, r) for a, _, p, s, r in lrscan_score.xml_rows(path)]
 
 def json_rows(path):
-    rows = []
-    for n, line in enumerate(open(path), 1):
-        try:
-            o = json.loads(line)
-        except ValueError as e:
-            raise SystemExit("%s:%d: not JSON: %s" % (path, n, e))
-        if o.get("type") == "port" and o.get("proto", "tcp") == "tcp":
-            rows.append((addr(o["ip"]), int(o["port"]), o["state"], o.get("reason", "")))
-    return rows
+    return [(a, p, s, r) for a, pr, p, s, r in lrscan_score.json_rows(path, "tcp") if pr == "tcp"]
 
 def gnmap_hosts(path):
     """addr -> (listed {port: state}, ignored (state, count) or None)."""
-    hosts = {}
-    for line in open(path):
-        m = re.match(r"Host: (\S+) \(\S*\)\tPorts: ([^\t]*)", line)
-        if not m:
-            continue
-        listed = {}
-        for item in filter(None, m.group(2).split(", ")):
-            f = item.split("/")
-            listed[int(f[0])] = f[1]
-        ig = re.search(r"\tIgnored State: (\S+) \((\d+)\)", line)
-        hosts[addr(m.group(1))] = (listed, (ig.group(1), int(ig.group(2))) if ig else None)
-    return hosts
-
-def verdict(ok, name, detail=""):
-    print("%s %s%s" % ("PASS" if ok else "MISS", name, (" || " + detail) if detail else ""))
-
-def diff_detail(got, want):
-    return "missing %s, extra %s" % (sorted(want - got)[:8], sorted(got - want)[:8])
+    return {a: ({p: s for p, s, _ in items}, ig) for a, items, ig in lrscan_score.gnmap_hosts(path)}
 
 def cmd_full(argv):
     """full LABEL ADDR OPEN FILTERED GNMAP JSONL: a -p- scan of one host, exact."""
@@ -215,20 +142,9 @@ def cmd_exact(argv):
 def cmd_rows(argv):
     """rows FMT FILE: 'addr port state reason' sorted (xml or json)."""
     fmt, path = argv
-    rows = xml_rows(path)[0] if fmt == "xml" else json_rows(path)
+    rows = xml_rows(path) if fmt == "xml" else json_rows(path)
     for r in sorted(set(rows), key=lambda r: (r[0], r[1])):
         print("%s %d %s %s" % r)
-
-def cmd_nmap2json(argv):
-    """nmap2json XML JSONL: nmap's XML as lrscan's -oJ port objects (SCANNER=nmap)."""
-    xpath, jpath = argv
-    rows, _ = xml_rows(xpath)
-    with open(jpath, "w") as f:
-        f.write(json.dumps({"type": "scan", "scanner": "nmap"}) + "\n")
-        for a, p, s, r in sorted(rows, key=lambda r: (r[0], r[1])):
-            f.write(json.dumps({"type": "port", "ip": a, "family": 6 if ":" in a else 4, "port": p, "proto": "tcp",
-                                "state": s, "reason": r}) + "\n")
-        f.write(json.dumps({"type": "summary"}) + "\n")
 
 def cmd_shards(argv):
     """shards HOSTS PORTS OPEN FULL SHARD1 SHARD2 ...: the shards partition the scan."""
@@ -311,63 +227,11 @@ def cmd_rate(argv):
     slope = sum((t - mt) * (c - mc) for t, c in mid) / sum((t - mt) ** 2 for t, _ in mid)
     print("%.0f %d %d" % (slope, total, n))
 
-cmds = {"full": cmd_full, "exact": cmd_exact, "rows": cmd_rows, "nmap2json": cmd_nmap2json,
-        "shards": cmd_shards, "resume": cmd_resume, "summary": cmd_summary, "rate": cmd_rate}
-cmds[sys.argv[1]](sys.argv[2:])
+main({"full": cmd_full, "exact": cmd_exact, "rows": cmd_rows, "shards": cmd_shards, "resume": cmd_resume,
+      "summary": cmd_summary, "rate": cmd_rate})
 PY
-ck() { python3 "$WORK/syncheck.py" "$@"; }
-# verdicts FILE: each "PASS name" / "MISS name || detail" line becomes one check.
-verdicts() {
-  local v rest
-  while IFS= read -r line; do
-    v=${line%% *}; rest=${line#* }
-    case $v in
-      PASS) check "${rest%% || *}" true ;;
-      MISS) check "$rest" false ;;
-      INFO) echo "     ${rest}" ;;
-      *) check "checker output: $line" false ;;
-    esac
-  done <"$1"
-}
-same() {  # same GOT WANT [WHAT]: equal files; otherwise show the first differences
-  if cmp -s "$1" "$2"; then return 0; fi
-  echo "  --- ${3:-difference} (< got $1, > want $2):"
-  diff "$1" "$2" | grep '^[<>]' | head -12 | sed 's/^/    /'
-  return 1
-}
-
-# ---- the scanner under test ----------------------------------------------------------
-# sc LAB ARGS...: the scanner in LAB's scanner namespace, lrscan's grammar. In
-# SCANNER=nmap mode the flags are translated (see the header) and -oJ is produced
-# from nmap's XML after the run. Limit: SC_LIMIT seconds (default 60).
-sc() {
-  local lab=$1; shift
-  if ! is_nmap; then
-    timeout -k 5 "${SC_LIMIT:-60}" "$LAB" exec "$lab" scan "$LRSCAN" --no-progress "$@"
-    return
-  fi
-  local -a args=(-T4) ; local json="" xml="" six=0 rc
-  while [ $# -gt 0 ]; do
-    case $1 in
-      --rate) args+=(--min-rate "$2" --max-rate "$2"); shift 2 ;;
-      -oJ) json=$2; shift 2 ;;
-      -oX) xml=$2; shift 2 ;;
-      -p|-oG|--exclude|--max-retries|--min-rate) args+=("$1" "$2"); shift 2 ;;
-      --no-progress) shift ;;
-      -*) args+=("$1"); shift ;;
-      *:*) six=1; args+=("$1"); shift ;;
-      *) args+=("$1"); shift ;;
-    esac
-  done
-  [ "$six" = 1 ] && args=(-6 "${args[@]}")
-  # nmap writes one -oX: -oJ is made from it (from a temporary one if -oX was not asked).
-  if [ -n "$json" ] && [ -z "$xml" ]; then xml=$json.nmap.xml; fi
-  [ -n "$xml" ] && args+=(-oX "$xml")
-  timeout -k 5 "${SC_LIMIT:-60}" "$LAB" exec "$lab" scan nmap "${args[@]}"
-  rc=$?
-  if [ -n "$json" ]; then ck nmap2json "$xml" "$json" || rc=1; fi
-  return "$rc"
-}
+ck() { ck_py "$WORK/syncheck.py" "$@"; }
+# (sc, the scanner under test, and verdicts and same: tests/lab/lrscan_test_lib.sh)
 # summary_probes STDERR-FILE: probes sent per the summary line ("-" if none).
 summary_probes() { ck summary "$1" | cut -d' ' -f1; }
 has_summary() { grep -q '^lrscan: syn scan:' "$1"; }
@@ -392,12 +256,6 @@ EOF
 )
 echo "ground truth: clean host 100 open + 20 filtered; lossy host 30 open + 20 filtered; scanner $SCANNER"
 
-lab_up() {  # lab_up NAME ARGS...
-  local name=$1; shift
-  if ! timeout 60 "$LAB" up "$name" "$@" >"$WORK/up-$name.log" 2>&1; then
-    echo "FAIL: lab.sh up $name"; cat "$WORK/up-$name.log"; exit 1
-  fi
-}
 lab_up "$CLEAN" --tcp "$OPEN" --filtered-tcp "$FILT" --addrs 4 --count-addrs
 lab_up "$LOSSY" --tcp "$L_OPEN" --filtered-tcp "$L_FILT" --drop-percent 1
 lab_up "$ICMP" --tcp "$I_OPEN" --filtered-tcp "$I_DROP" --reject-tcp "$I_REJECT" --unreach-tcp "$I_UNREACH" \

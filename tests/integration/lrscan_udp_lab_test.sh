@@ -41,113 +41,41 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 LAB=$HERE/../lab/lab.sh
+# shellcheck source=tests/lab/lrscan_test_lib.sh
+source "$HERE/../lab/lrscan_test_lib.sh"
 SCANNER=${SCANNER:-lrscan}
 case $SCANNER in
   lrscan) LRSCAN=$(readlink -f "${1:?usage: $0 PATH/TO/lrscan   (env SCANNER=nmap: debug the test with nmap)}") ;;
   nmap) LRSCAN=$(command -v nmap || echo nmap) ;;
   *) echo "FAIL: SCANNER must be lrscan or nmap, not '$SCANNER'"; exit 1 ;;
 esac
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
-for t in nmap nft xmllint nstat python3 ip timeout; do
-  command -v "$t" >/dev/null || { echo "FAIL: $t is missing (run scripts/install-deps)"; exit 1; }
-done
+lr_require nmap nft xmllint nstat python3 ip timeout
 [ -x "$LRSCAN" ] || { echo "FAIL: $LRSCAN is not executable"; exit 1; }
 [ -f /usr/share/nmap/nmap.dtd ] || { echo "FAIL: /usr/share/nmap/nmap.dtd is missing (nmap-common)"; exit 1; }
-PROBE="lrudprobe$$"
-if ! err=$(timeout 10 ip netns add "$PROBE" 2>&1); then
-  echo "SKIP: cannot create a network namespace: $err"; exit 77
-fi
-timeout 10 ip netns del "$PROBE"
+lr_require_netns "lrudprobe$$"
 
 ID=$(($$ % 10000000))
 OFF="lrud${ID}a"   # <= 12 characters
 ON="lrud${ID}b"
 HOSTILE="lrud${ID}c"
-WORK=$(mktemp -d /tmp/lrscan_udp_lab.XXXXXX)
-cleanup() {
-  "$LAB" down "$OFF" >/dev/null 2>&1
-  "$LAB" down "$ON" >/dev/null 2>&1
-  "$LAB" down "$HOSTILE" >/dev/null 2>&1
-  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0; failed=0; skipped=0
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; passed=$((passed + 1)); else echo "FAIL $name"; failed=$((failed + 1)); fi
-}
-skip() { echo "skip $1 (SCANNER=$SCANNER)"; skipped=$((skipped + 1)); }
-is_nmap() { [ "$SCANNER" = nmap ]; }
-now() { date +%s%N; }
-elapsed() {  # elapsed T0 T1 (from now): seconds with two decimals
-  local cs=$((($2 - $1) / 10000000))
-  printf '%d.%02d' $((cs / 100)) $((cs % 100))
-}
+LABS=("$OFF" "$ON" "$HOSTILE")
+lr_work lrscan_udp_lab
 T0=$(now)
 
 # ---- the checker: parsers and scoring, one python file -----------------------------
 cat >"$WORK/udpcheck.py" <<'PY'
-"""Parsers and scoring for lrscan_udp_lab_test.sh. Verdict commands print lines
-"PASS name || detail" / "MISS name || detail" (the shell turns each into an ok/FAIL check)
-or "INFO text"; the others print plain data."""
-import ipaddress, json, re, sys
+"""Parsers and scoring for lrscan_udp_lab_test.sh (the shared parsers: tests/lab/
+lrscan_score.py). Verdict commands print lines "PASS name || detail" /
+"MISS name || detail" (the shell turns each into an ok/FAIL check) or "INFO text";
+the others print plain data."""
+import re
 import xml.etree.ElementTree as ET
-
-def addr(a):
-    return str(ipaddress.ip_address(a))
-
-def ports_of(spec):
-    out = set()
-    for tok in filter(None, spec.split(",")):
-        lo, _, hi = tok.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
-
-def xml_rows(path):
-    """(addr, proto, port, state, reason) for every port of an nmap-style XML, the
-    ports of <extraports> expanded from <extrareasons ports=... proto=...>."""
-    rows = []
-    for host in ET.parse(path).getroot().iter("host"):
-        a = addr(next(x.get("addr") for x in host.iter("address") if x.get("addrtype") in ("ipv4", "ipv6")))
-        for p in host.iter("port"):
-            st = p.find("state")
-            rows.append((a, p.get("protocol"), int(p.get("portid")), st.get("state"), st.get("reason")))
-        for e in host.iter("extraports"):
-            for r in e.iter("extrareasons"):
-                for q in ports_of(r.get("ports") or ""):
-                    rows.append((a, r.get("proto") or "?", q, e.get("state"), r.get("reason")))
-    return rows
-
-def json_rows(path):
-    rows = []
-    for n, line in enumerate(open(path), 1):
-        try:
-            o = json.loads(line)
-        except ValueError as e:
-            raise SystemExit("%s:%d: not JSON: %s" % (path, n, e))
-        if o.get("type") == "port":
-            rows.append((addr(o["ip"]), o.get("proto", "?"), int(o["port"]), o["state"], o.get("reason", "")))
-    return rows
+from lrscan_score import addr, ports_of, xml_rows, json_rows, verdict, diff_detail, main
+import lrscan_score
 
 def gnmap_rows(path):
     """(addr, proto, port, state) of every listed port of a -oG file."""
-    rows = []
-    for line in open(path):
-        m = re.match(r"Host: (\S+) \(\S*\)\tPorts: ([^\t]*)", line)
-        if not m:
-            continue
-        for item in filter(None, m.group(2).split(", ")):
-            f = item.split("/")
-            rows.append((addr(m.group(1)), f[2], int(f[0]), f[1]))
-    return rows
-
-def verdict(ok, name, detail=""):
-    print("%s %s%s" % ("PASS" if ok else "MISS", name, (" || " + detail) if detail else ""))
-
-def diff_detail(got, want):
-    return "missing %s, extra %s" % (sorted(want - got)[:8], sorted(got - want)[:8])
+    return [(a, pr, p, s) for a, items, _ in lrscan_score.gnmap_hosts(path) for p, s, pr in items]
 
 def by_port(rows, a, proto="udp"):
     per = {}
@@ -234,16 +162,6 @@ def cmd_scaninfo(argv):
     for s in ET.parse(argv[0]).getroot().iter("scaninfo"):
         print("%s/%s/%s" % (s.get("type"), s.get("protocol"), s.get("services")))
 
-def cmd_nmap2json(argv):
-    """nmap2json XML JSONL: nmap's XML as lrscan's -oJ port objects (SCANNER=nmap)."""
-    xpath, jpath = argv
-    with open(jpath, "w") as f:
-        f.write(json.dumps({"type": "scan", "scanner": "nmap"}) + "\n")
-        for a, pr, p, s, r in sorted(xml_rows(xpath), key=lambda r: (r[0], r[1], r[2])):
-            f.write(json.dumps({"type": "port", "ip": a, "family": 6 if ":" in a else 4, "port": p, "proto": pr,
-                                "state": s, "reason": r}) + "\n")
-        f.write(json.dumps({"type": "summary"}) + "\n")
-
 def cmd_summary(argv):
     """summary STDERR-FILE: 'HAS_UDP_LINE RATELIMIT_N': 1/0 for the 'lrscan: udp scan:'
     line, and N of 'lrscan: N UDP ports are open|filtered (reason icmp-ratelimit)' or '-'."""
@@ -252,61 +170,11 @@ def cmd_summary(argv):
     m = re.search(r"^lrscan: (\d+) UDP ports are open\|filtered \(reason icmp-ratelimit\)", text, re.M)
     print(1 if has else 0, m.group(1) if m else "-")
 
-cmds = {"exact": cmd_exact, "ratelimited": cmd_ratelimited, "rows": cmd_rows, "grows": cmd_grows,
-        "scaninfo": cmd_scaninfo, "nmap2json": cmd_nmap2json, "summary": cmd_summary}
-cmds[sys.argv[1]](sys.argv[2:])
+main({"exact": cmd_exact, "ratelimited": cmd_ratelimited, "rows": cmd_rows, "grows": cmd_grows,
+      "scaninfo": cmd_scaninfo, "summary": cmd_summary})
 PY
-ck() { python3 "$WORK/udpcheck.py" "$@"; }
-# verdicts FILE: each "PASS name" / "MISS name || detail" line becomes one check.
-verdicts() {
-  local v rest
-  while IFS= read -r line; do
-    v=${line%% *}; rest=${line#* }
-    case $v in
-      PASS) check "${rest%% || *}" true ;;
-      MISS) check "$rest" false ;;
-      INFO) echo "     ${rest}" ;;
-      *) check "checker output: $line" false ;;
-    esac
-  done <"$1"
-}
-same() {  # same GOT WANT [WHAT]: equal files; otherwise show the first differences
-  if cmp -s "$1" "$2"; then return 0; fi
-  echo "  --- ${3:-difference} (< got $1, > want $2):"
-  diff "$1" "$2" | grep '^[<>]' | head -12 | sed 's/^/    /'
-  return 1
-}
-
-# ---- the scanner under test ----------------------------------------------------------
-# sc LAB ARGS...: the scanner in LAB's scanner namespace, lrscan's grammar. In
-# SCANNER=nmap mode -T4 is added, -6 for IPv6 targets, and -oJ is produced from
-# nmap's XML after the run. Limit: SC_LIMIT seconds (default 60).
-sc() {
-  local lab=$1; shift
-  if ! is_nmap; then
-    timeout -k 5 "${SC_LIMIT:-60}" "$LAB" exec "$lab" scan "$LRSCAN" --no-progress "$@"
-    return
-  fi
-  local -a args=(-T4) ; local json="" xml="" six=0 rc
-  while [ $# -gt 0 ]; do
-    case $1 in
-      -oJ) json=$2; shift 2 ;;
-      -oX) xml=$2; shift 2 ;;
-      -p|-oG) args+=("$1" "$2"); shift 2 ;;
-      --no-progress) shift ;;
-      -*) args+=("$1"); shift ;;
-      *:*) six=1; args+=("$1"); shift ;;
-      *) args+=("$1"); shift ;;
-    esac
-  done
-  [ "$six" = 1 ] && args=(-6 "${args[@]}")
-  if [ -n "$json" ] && [ -z "$xml" ]; then xml=$json.nmap.xml; fi
-  [ -n "$xml" ] && args+=(-oX "$xml")
-  timeout -k 5 "${SC_LIMIT:-60}" "$LAB" exec "$lab" scan nmap "${args[@]}" >/dev/null
-  rc=$?
-  if [ -n "$json" ]; then ck nmap2json "$xml" "$json" || rc=1; fi
-  return "$rc"
-}
+ck() { ck_py "$WORK/udpcheck.py" "$@"; }
+# (sc, the scanner under test, and verdicts and same: tests/lab/lrscan_test_lib.sh)
 # nmap_ref LAB ADDR XML ARGS...: nmap, the reference, in LAB's scanner namespace.
 nmap_ref() {
   local lab=$1 a=$2 xml=$3; shift 3
@@ -342,12 +210,6 @@ T_OPEN=22
 PORTS=1-1024
 echo "ground truth: UDP open $U_OPEN, dropped $U_FILT (limits off) / $B_FILT (limits on); scanner $SCANNER"
 
-lab_up() {  # lab_up NAME ARGS...
-  local name=$1; shift
-  if ! timeout 60 "$LAB" up "$name" "$@" >"$WORK/up-$name.log" 2>&1; then
-    echo "FAIL: lab.sh up $name"; cat "$WORK/up-$name.log"; exit 1
-  fi
-}
 lab_up "$OFF" --udp "$U_OPEN" --filtered-udp "$U_FILT" --tcp "$T_OPEN" --icmp-ratelimit off
 lab_up "$ON" --udp "$U_OPEN" --filtered-udp "$B_FILT" --icmp-ratelimit on
 lab_up "$HOSTILE" --filtered-udp 1-65535
