@@ -889,6 +889,23 @@ TYPED_TEST(ServeTest, WindowsRollOverAtMidnightAndMonthEnd) {
   ClientOutcome refused = this->run(this->client("rita", "pw-r", Proto::kTcp, Direction::kClientRx, seconds(2)));
   EXPECT_EQ(refused.record.rx_bytes, 0u) << "still Monday: the daily quota is used up";
 
+  // The server accounts a test's last second when the test ends, a moment after
+  // the client has seen the end, at the clock of that moment. Move the clock
+  // only once Monday's session is committed as ended, so its bytes stay in
+  // Monday's windows (a busy CI machine once accounted them on Tuesday).
+  {
+    auto probe = this->reopen();
+    ASSERT_NE(probe, nullptr);
+    const auto deadline = std::chrono::steady_clock::now() + seconds(15);
+    auto ended = [&] {
+      auto rows = this->sessions_of(*probe, "rita");
+      return !rows.empty() && rows.front().ended_unix_ms != 0;
+    };
+    while (!ended() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(ended()) << "Monday's session was never committed as ended";
+  }
   fake->store(kTueEarly);
   ClientOutcome b = this->run(this->client("rita", "pw-r", Proto::kTcp, Direction::kClientRx, seconds(10)));
   ASSERT_TRUE(b.started) << b.error << " (failure " << static_cast<int>(b.failure) << ")";
