@@ -29,7 +29,8 @@ SCAN TYPE:
                        combine with a TCP scan as -sS -sU or -sSU
   -sn                  host discovery only: list the hosts that are up
   -Pn                  skip host discovery: treat every target as up
-  -PR                  discovery by ARP (IPv4 targets on the local Ethernet)
+  -PR                  discovery by ARP / IPv6 neighbour discovery (targets on
+                       the local Ethernet)
   -PE / -PP            discovery by ICMP echo / timestamp request
   -PS<ports> / -PA<ports>  discovery by TCP SYN / ACK to these ports (-PS22,443)
                        default discovery (root): -PR -PE -PS443 -PA80 -PP; without

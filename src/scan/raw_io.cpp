@@ -150,8 +150,18 @@ LinkInfo link_info(const Route& route) {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) == 0) {
     for (ifaddrs* p = list; p != nullptr; p = p->ifa_next) {
-      if (p->ifa_addr == nullptr || p->ifa_netmask == nullptr || p->ifa_addr->sa_family != AF_INET ||
-          route.iface != p->ifa_name) {
+      if (p->ifa_addr == nullptr || p->ifa_netmask == nullptr || route.iface != p->ifa_name) {
+        continue;
+      }
+      if (p->ifa_addr->sa_family == AF_INET6) {
+        auto a = from_sockaddr(p->ifa_addr);
+        auto m = from_sockaddr(p->ifa_netmask);
+        if (a && m) {
+          li.on_link6.push_back(Range6{a->value & m->value, (a->value & m->value) | ~m->value});
+        }
+        continue;
+      }
+      if (p->ifa_addr->sa_family != AF_INET) {
         continue;
       }
       uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(p->ifa_addr)->sin_addr.s_addr);
@@ -228,6 +238,9 @@ std::size_t RawSender::send(std::span<const RawPacket> batch) {
       std::memset(&msgs[k], 0, sizeof(mmsghdr));
       msgs[k].msg_hdr.msg_name = &addrs[k];
       msgs[k].msg_hdr.msg_namelen = to_sockaddr(p.dst, 0, addrs[k]);
+      if (p.scope_id != 0 && p.dst.family == Family::kV6) {
+        reinterpret_cast<sockaddr_in6*>(&addrs[k])->sin6_scope_id = p.scope_id;
+      }
       msgs[k].msg_hdr.msg_iov = &iov[k];
       msgs[k].msg_hdr.msg_iovlen = 1;
     }

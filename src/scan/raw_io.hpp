@@ -55,6 +55,7 @@ struct LinkInfo {
   bool ethernet = false;         // ARPHRD_ETHER with a 6-byte address
   std::array<uint8_t, 6> mac{};  // our MAC on it
   std::vector<Range4> on_link4;  // IPv4 networks of the interface (address/netmask)
+  std::vector<Range6> on_link6;  // IPv6 prefixes of the interface
 };
 [[nodiscard]] LinkInfo link_info(const Route& route);
 
@@ -62,6 +63,7 @@ struct LinkInfo {
 struct RawPacket {
   std::span<const std::byte> bytes;
   Address dst;
+  uint32_t scope_id = 0;  // IPv6 link-local/multicast destinations: the interface
 };
 
 /// Raw IPv4 or IPv6 sender (needs CAP_NET_RAW). Blocking: when the socket's send

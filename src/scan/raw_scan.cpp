@@ -286,12 +286,35 @@ struct Prober {
   std::optional<SynTemplate6> a6;
   std::optional<IcmpTemplate4> i4;
   std::optional<IcmpTemplate6> i6;
-  std::optional<ArpRequestTemplate> arp;  // -PR, when the IPv4 route is an Ethernet
-  std::vector<Range4> on_link4;           // ... and only to these networks
+  std::optional<ArpRequestTemplate> arp;      // -PR, when the IPv4 route is an Ethernet
+  std::vector<Range4> on_link4;               // ... and only to these networks
+  std::optional<NeighborSolicitTemplate> ns;  // -PR over IPv6 (neighbour discovery)
+  std::vector<Range6> on_link6;
+  uint32_t ifindex6 = 0;
 
-  /// True for probes that leave as Ethernet frames (ARP), not IP packets.
-  [[nodiscard]] bool link_frame(uint32_t pidx) const {
+  [[nodiscard]] bool neighbour_probe(uint32_t pidx) const {
     return probes != nullptr && (*probes)[pidx].kind == DiscoveryProbe::Kind::kArp;
+  }
+  /// True for probes that leave as Ethernet frames (ARP), not IP packets.
+  [[nodiscard]] bool link_frame(const Address& dst, uint32_t pidx) const {
+    return dst.family == Family::kV4 && neighbour_probe(pidx);
+  }
+  /// Where an IP probe goes: its target, except a Neighbor Solicitation, which
+  /// goes to the target's solicited-node multicast address on our interface.
+  [[nodiscard]] RawPacket ip_packet(std::span<const std::byte> bytes, const Address& dst, uint32_t pidx) const {
+    if (dst.family == Family::kV6 && neighbour_probe(pidx)) {
+      Ip6Bytes group = solicited_node_address(bytes6(dst));
+      U128 v = 0;
+      for (uint8_t b : group) {
+        v = (v << 8) | b;
+      }
+      return RawPacket{bytes, Address::v6(v), ifindex6};
+    }
+    return RawPacket{bytes, dst};
+  }
+  [[nodiscard]] bool on_link6_has(const Address& dst) const {
+    return std::any_of(on_link6.begin(), on_link6.end(),
+                       [&](const Range6& r) { return dst.value >= r.first && dst.value <= r.last; });
   }
   [[nodiscard]] bool on_link(uint32_t ip) const {
     return std::any_of(on_link4.begin(), on_link4.end(),
@@ -312,8 +335,14 @@ struct Prober {
     return b;
   }
 
-  /// Bytes a probe may take: the SYN's 64 or the largest UDP probe.
-  [[nodiscard]] std::size_t slot_bytes() const { return proto == Protocol::kTcp ? 64 : UdpTemplate6::kMaxLen; }
+  /// Bytes a probe may take: the SYN's 64, the largest UDP probe, or 128 for
+  /// discovery.
+  [[nodiscard]] std::size_t slot_bytes() const {
+    if (probes != nullptr) {
+      return 128;  // the largest discovery probe: a Neighbor Solicitation (72)
+    }
+    return proto == Protocol::kTcp ? 64 : UdpTemplate6::kMaxLen;
+  }
 
   // Builds the probe for `dst`:`port` into out; returns its length (0 = no
   // template for that family).
@@ -341,7 +370,10 @@ struct Prober {
       case DiscoveryProbe::Kind::kTimestamp:
         return v4 && i4 ? i4->build_timestamp(out, d4, dcookie.timestamp4(i4_src, d4), id) : 0;
       case DiscoveryProbe::Kind::kArp:
-        return v4 && arp && on_link(d4) ? arp->build(out, d4) : 0;
+        if (v4) {
+          return arp && on_link(d4) ? arp->build(out, d4) : 0;
+        }
+        return ns && on_link6_has(dst) ? ns->build(out, d6) : 0;
       case DiscoveryProbe::Kind::kSyn:
         return build_port(out, dst, pr.port);
       case DiscoveryProbe::Kind::kAck:
@@ -508,10 +540,10 @@ class Transmitter {
     if (len == 0) {
       return;
     }
-    if (p_.prober->link_frame(pidx)) {
+    if (p_.prober->link_frame(dst, pidx)) {
       frames_.push_back(out.first(len));
     } else {
-      (dst.family == Family::kV4 ? pkts4_ : pkts6_).push_back(RawPacket{out.first(len), dst});
+      (dst.family == Family::kV4 ? pkts4_ : pkts6_).push_back(p_.prober->ip_packet(out.first(len), dst, pidx));
     }
     retries_pending_ += retry ? 1 : 0;
     if (sample_y_ == ~uint64_t{0}) {
@@ -767,7 +799,19 @@ class Receiver {
       return;
     }
     auto r = parse_discovery_reply(pkt);
-    if (!r || !prober_.our_source(r->v6, r->dst) || !prober_.dcookie.valid(*r)) {
+    if (!r || !prober_.our_source(r->v6, r->dst)) {
+      return;
+    }
+    if (r->kind == DiscoveryKind::kNeighborAdvert) {
+      // No cookie in ND: the advertised target must be one of ours (host_up
+      // checks), sent to our address, and we must have solicited (the parser
+      // checked hop limit 255).
+      if (prober_.ns) {
+        host_up(address_of(true, r->target), Reason::kNdResponse);
+      }
+      return;
+    }
+    if (!prober_.dcookie.valid(*r)) {
       return;
     }
     if ((r->kind == DiscoveryKind::kTcpSynAck || r->kind == DiscoveryKind::kTcpReset) &&
@@ -1006,6 +1050,16 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
     if (discovery) {
       prober.a6.emplace(prober.src6, ttl, uint16_t{1024}, uint16_t{1440}, kTcpAck);
       prober.i6.emplace(prober.src6, ttl);
+      const bool wants_nd = std::any_of(probes->begin(), probes->end(),
+                                        [](const DiscoveryProbe& p) { return p.kind == DiscoveryProbe::Kind::kArp; });
+      if (wants_nd && !cfg.dry_run) {
+        LinkInfo li = link_info(stats.route_v6);
+        if (li.ethernet && stats.route_v6.ifindex > 0) {
+          prober.ns.emplace(prober.src6, li.mac);
+          prober.on_link6 = li.on_link6;
+          prober.ifindex6 = static_cast<uint32_t>(stats.route_v6.ifindex);
+        }
+      }
     }
   }
   std::string iface = has4 ? stats.route_v4.iface : stats.route_v6.iface;

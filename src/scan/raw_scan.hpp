@@ -84,7 +84,8 @@ struct RawScanConfig {
 };
 
 /// One host-discovery probe (nmap's -PE, -PP, -PS<port>, -PA<port>, -PR).
-/// kArp goes only to IPv4 targets on a directly connected Ethernet segment.
+/// kArp (ARP, or IPv6 neighbour discovery) goes only to targets on a directly
+/// connected Ethernet segment.
 struct DiscoveryProbe {
   enum class Kind : uint8_t { kEcho, kTimestamp, kSyn, kAck, kArp };
   Kind kind = Kind::kEcho;
@@ -143,9 +144,9 @@ core::Result<RawScanStats> raw_scan(const TargetSet& targets, const PortSet& por
 /// to every host, stateless like the port scans (cookies in ICMP ids, SYN
 /// sequence and ACK numbers), with the same rate, rounds, shards and pinning;
 /// on_up is called once per host that answered anything (with nmap's reason:
-/// arp-response, echo-reply, timestamp-reply, syn-ack or reset), from the
-/// calling thread. Hosts that never answer are simply not reported. IPv6
-/// neighbour discovery is not among the probes in this version (ICMPv6 echo is).
+/// arp-response, nd-response, echo-reply, timestamp-reply, syn-ack or reset), from the
+/// calling thread. Hosts that never answer are simply not reported. kArp means
+/// ARP for IPv4 and a Neighbor Solicitation for IPv6 (reason nd-response).
 core::Result<RawScanStats> discover_hosts(const TargetSet& targets, const std::vector<DiscoveryProbe>& probes,
                                           const RawScanConfig& cfg, const core::Interrupt& stop,
                                           const std::function<void(const Address&, Reason)>& on_up,

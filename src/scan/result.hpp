@@ -48,6 +48,7 @@ enum class Reason : uint8_t {
   kTimestampReply,   // "timestamp-reply": host discovery, ICMP timestamp reply
   kUserSet,          // "user-set": -Pn, the host is taken to be up
   kArpResponse,      // "arp-response": host discovery on the local segment
+  kNdResponse,       // "nd-response": IPv6 neighbour advertisement (discovery)
   kProtoUnreach,     // "proto-unreach": ICMP type 3 code 2
   kIcmpRatelimit,    // "icmp-ratelimit": open|filtered because the target rate-limits its ICMP errors (spec §3)
 };
@@ -80,6 +81,8 @@ enum class Reason : uint8_t {
       return "user-set";
     case Reason::kArpResponse:
       return "arp-response";
+    case Reason::kNdResponse:
+      return "nd-response";
     case Reason::kProtoUnreach:
       return "proto-unreach";
     case Reason::kIcmpRatelimit:

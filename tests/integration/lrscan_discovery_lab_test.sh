@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/integration/lrscan_discovery_lab_test.sh — lrscan's host discovery in the
 # scan lab (tests/lab): -sn finds exactly the lab addresses that exist, over IPv4
-# and IPv6, with nmap's reasons; ARP (-PR, part of the default) finds hosts that
-# drop every IP packet, where ICMP alone (-PE) finds none and nmap -sn agrees;
+# and IPv6, with nmap's reasons; ARP and IPv6 neighbour discovery (-PR, part of
+# the default) find hosts that drop every IP packet, where ICMP alone (-PE) finds
+# none and nmap -sn agrees;
 # -PS/-PA name their reasons; a default port scan skips hosts that are down;
 # --exclude holds for discovery probes too (per-address nft counters).
 #
@@ -84,14 +85,22 @@ check "[d] default (discovery first): ports of the 4 up hosts only, 8 results" \
   test "$(grep -c '"type":"port"' "$WORK/d.jsonl")" = 8
 
 # ---- e. ARP finds hosts that drop every IP packet ---------------------------------------
+# Every IP packet is dropped on arrival, except IPv6 Neighbor Solicitations (ND is
+# how IPv6 resolves addresses; ARP is not IP and passes).
 ip netns exec "$NAME-tgt" nft add table inet lrdblock &&
-  ip netns exec "$NAME-tgt" nft add chain inet lrdblock pre '{ type filter hook prerouting priority -400 ; policy drop ; }'
+  ip netns exec "$NAME-tgt" nft add chain inet lrdblock pre '{ type filter hook prerouting priority -400 ; policy drop ; }' &&
+  ip netns exec "$NAME-tgt" nft add rule inet lrdblock pre icmpv6 type nd-neighbor-solicit accept
 ip netns exec "$NAME-scan" ip neigh flush all
 scan "$LRSCAN" -sn --no-progress "$R4" -oJ "$WORK/e1.jsonl" >/dev/null 2>&1
 check "[e] IP blocked: -sn still finds .2-.5, reason arp-response" \
   test "$(up_hosts "$WORK/e1.jsonl")" = "$(echo "$WANT4" | sed 's/$/ arp-response/')"
 scan "$LRSCAN" -sn -PE --no-progress "$R4" -oJ "$WORK/e2.jsonl" >/dev/null 2>&1
 check "[e] IP blocked: -sn -PE finds none" test "$(up_hosts "$WORK/e2.jsonl" | wc -l)" = 0
+scan "$LRSCAN" -sn --no-progress "$R6" -oJ "$WORK/e4.jsonl" >/dev/null 2>&1
+check "[e] IPv6 blocked but ND: -sn finds ::2-::5, reason nd-response" \
+  test "$(up_hosts "$WORK/e4.jsonl")" = "$(echo "$WANT6" | sed 's/$/ nd-response/')"
+scan "$LRSCAN" -sn -PE --no-progress "$R6" -oJ "$WORK/e5.jsonl" >/dev/null 2>&1
+check "[e] IPv6 blocked: -sn -PE finds none" test "$(up_hosts "$WORK/e5.jsonl" | wc -l)" = 0
 nmap_up=$(scan nmap -sn -n "$R4" 2>/dev/null | grep -c 'Host is up')
 check "[e] nmap -sn agrees: 4 hosts up (got $nmap_up)" test "$nmap_up" = 4
 scan "$LRSCAN" -p 22 --no-progress "$R4" -oJ "$WORK/e3.jsonl" >/dev/null 2>&1
