@@ -368,14 +368,9 @@ int main(int argc, char** argv) {
   scan::TargetSet up_targets;
   if (discover) {
     std::vector<scan::Address> up;
-    scan::RawScanConfig ping = syn;
-    ping.on_answer = nullptr;
-    ping.on_checkpoint = nullptr;
-    ping.preanswered = {};
-    ping.start_k = 0;
     const auto& probes = o.ping_probes.empty() ? scan::default_discovery_probes() : o.ping_probes;
     auto st = scan::discover_hosts(
-        *targets, probes, ping, stop,
+        *targets, probes, syn, stop,
         [&](const scan::Address& a, scan::Reason why) {
           collector.add_up(a, why);
           up.push_back(a);
@@ -403,32 +398,24 @@ int main(int argc, char** argv) {
     collector.assume_up();  // nmap -Pn: every scanned host is reported up
   }
   const bool any_up = !scan_targets->empty();
-  if (stats && any_up && use_syn && !ports.empty()) {
-    auto st = scan::raw_scan(*scan_targets, ports, syn, stop, on_result, on_progress, o.debug);
+  auto run_raw = [&](const char* kind, const scan::PortSet& raw_ports, const scan::RawScanConfig& cfg) {
+    auto st = scan::raw_scan(*scan_targets, raw_ports, cfg, stop, on_result, on_progress, o.debug);
     if (st) {
-      raw_stats.emplace_back("syn", *st);
+      raw_stats.emplace_back(kind, *st);
       add_progress(st->progress);
     } else {
       stats = tl::unexpected(st.error());
     }
+  };
+  if (stats && any_up && use_syn && !ports.empty()) {
+    run_raw("syn", ports, syn);
   } else if (stats && any_up && want_tcp && !ports.empty() && !o.ping_only) {
     stats = scan::connect_scan(*scan_targets, ports, o.scan, stop, on_result, on_progress);
   }
   if (stats && any_up && want_udp && !udp_ports.empty() && !stop.requested()) {
     scan::RawScanConfig udp = syn;
     udp.protocol = scan::Protocol::kUdp;
-    // Linux refills its ICMP budget at about one message per second after a
-    // burst of six (spec §7): rounds closer than that cannot tell a rate limit
-    // from a filter, so -sU waits at least a second between rounds.
-    udp.min_wait = std::max(udp.min_wait, std::chrono::milliseconds(1000));
-    udp.max_wait = std::max(udp.max_wait, udp.min_wait);
-    auto st = scan::raw_scan(*scan_targets, udp_ports, udp, stop, on_result, on_progress, o.debug);
-    if (st) {
-      raw_stats.emplace_back("udp", *st);
-      add_progress(st->progress);
-    } else {
-      stats = tl::unexpected(st.error());
-    }
+    run_raw("udp", udp_ports, udp);
   }
   if (drew) {
     std::fprintf(stderr, "\r\033[K");

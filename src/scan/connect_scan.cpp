@@ -199,24 +199,6 @@ uint32_t rtt_field(Verdict v, int64_t rtt_us) {
 
 bool is_fd_exhaustion(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
-socklen_t fill_sockaddr(const Address& a, uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (a.family == Family::kV4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    sin->sin_addr.s_addr = htonl(a.v4_value());
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  for (int k = 0; k < 16; ++k) {
-    sin6->sin6_addr.s6_addr[k] = static_cast<uint8_t>(a.value >> (8 * (15 - k)));
-  }
-  return sizeof(sockaddr_in6);
-}
-
 /// Connects in flight that fit the fd limit (see ConnectScanConfig::max_parallelism).
 unsigned fd_cap(unsigned wanted) {
   rlimit rl{};
@@ -694,7 +676,7 @@ core::Result<ConnectScanner::Launch> ConnectScanner::launch(Pending p) {
   uint16_t port = ports_.nth(port_index);
 
   sockaddr_storage ss{};
-  socklen_t ss_len = fill_sockaddr(addr, port, ss);
+  socklen_t ss_len = addr.to_sockaddr(port, ss);
   if (cfg_.dry_run) {
     // The null sink: everything up to the connect() call, then count it.
     dry_sink_ ^= static_cast<uint64_t>(ss_len) ^ port ^ static_cast<uint64_t>(addr.value);
@@ -793,7 +775,7 @@ void ConnectScanner::on_event(uint32_t id, uint32_t events, TimePoint now) {
     // The connect failed (or the connection already ended). connect() again
     // returns the pending error and leaves the socket reusable (file comment).
     sockaddr_storage ss{};
-    socklen_t ss_len = fill_sockaddr(s.addr, s.port, ss);
+    socklen_t ss_len = s.addr.to_sockaddr(s.port, ss);
     err = ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), ss_len) == 0 ? 0 : errno;
     if (err == EALREADY || err == EINPROGRESS) {
       // Still in SYN_SENT: an ICMP error that arrived while the socket was busy

@@ -29,39 +29,14 @@
 namespace linerate::scan {
 namespace {
 
-socklen_t to_sockaddr(const Address& a, uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof(ss));
-  if (a.family == Family::kV4) {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    s4->sin_addr.s_addr = htonl(a.v4_value());
-    return sizeof(sockaddr_in);
-  }
-  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  s6->sin6_family = AF_INET6;
-  s6->sin6_port = htons(port);
-  for (int k = 0; k < 16; ++k) {
-    s6->sin6_addr.s6_addr[k] = static_cast<uint8_t>(a.value >> (8 * (15 - k)));
-  }
-  return sizeof(sockaddr_in6);
-}
-
+// An interface or socket address (IPv4 or IPv6; anything else is nullopt).
 std::optional<Address> from_sockaddr(const sockaddr* sa) {
-  if (sa == nullptr) {
+  if (sa == nullptr || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
     return std::nullopt;
   }
-  if (sa->sa_family == AF_INET) {
-    return Address::v4(ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr));
-  }
-  if (sa->sa_family == AF_INET6) {
-    U128 v = 0;
-    for (uint8_t b : reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr) {
-      v = (v << 8) | b;
-    }
-    return Address::v6(v);
-  }
-  return std::nullopt;
+  auto len = static_cast<socklen_t>(sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+  auto a = Address::from_sockaddr(core::SockAddr(sa, len));
+  return a ? std::optional<Address>(*a) : std::nullopt;
 }
 
 // The interface that holds `addr` (getifaddrs), or "" if none does.
@@ -111,7 +86,7 @@ core::Result<Route> find_route(const Address& dst, const std::string& iface, con
       return core::errno_error("-e " + iface + ": cannot bind to it");
     }
     sockaddr_storage ss{};
-    socklen_t len = to_sockaddr(dst, 9, ss);
+    socklen_t len = dst.to_sockaddr(9, ss);
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
       return core::errno_error("no route to " + dst.to_string() + " (give -e IFACE and -S ADDR)");
     }
@@ -237,7 +212,7 @@ std::size_t RawSender::send(std::span<const RawPacket> batch) {
       iov[k].iov_len = p.bytes.size();
       std::memset(&msgs[k], 0, sizeof(mmsghdr));
       msgs[k].msg_hdr.msg_name = &addrs[k];
-      msgs[k].msg_hdr.msg_namelen = to_sockaddr(p.dst, 0, addrs[k]);
+      msgs[k].msg_hdr.msg_namelen = p.dst.to_sockaddr(0, addrs[k]);
       if (p.scope_id != 0 && p.dst.family == Family::kV6) {
         reinterpret_cast<sockaddr_in6*>(&addrs[k])->sin6_scope_id = p.scope_id;
       }

@@ -32,9 +32,10 @@
 // more than any answer needed), and + 2 once any answer needed a retry (a lossy
 // path: one empty round is weak evidence there), within max_retries. So a clean
 // path costs one re-probe of its filtered ports, and a 1%-lossy one a few short
-// rounds instead of guessing. For -sU the caller sets min_wait to a second:
-// Linux refills its ICMP budget at one message a second, so faster rounds could
-// not see the rate limit that makes a closed port look silent.
+// rounds instead of guessing. -sU waits at least a second between rounds:
+// Linux refills its ICMP budget at one message a second (after a burst of six,
+// spec §7), so faster rounds could not see the rate limit that makes a closed
+// port look silent.
 //
 // Memory: the bitmap pages (4 KiB per 32,768 pairs with any answer) behind a
 // directory of at most 2^22 slots, mmap'd so untouched slots cost nothing; the
@@ -303,12 +304,7 @@ struct Prober {
   /// goes to the target's solicited-node multicast address on our interface.
   [[nodiscard]] RawPacket ip_packet(std::span<const std::byte> bytes, const Address& dst, uint32_t pidx) const {
     if (dst.family == Family::kV6 && neighbour_probe(pidx)) {
-      Ip6Bytes group = solicited_node_address(bytes6(dst));
-      U128 v = 0;
-      for (uint8_t b : group) {
-        v = (v << 8) | b;
-      }
-      return RawPacket{bytes, Address::v6(v), ifindex6};
+      return RawPacket{bytes, Address::from_wire(true, solicited_node_address(dst.wire6())), ifindex6};
     }
     return RawPacket{bytes, dst};
   }
@@ -326,14 +322,6 @@ struct Prober {
   std::optional<UdpTemplate4> u4;
   std::optional<UdpTemplate6> u6;
   const UdpPayloads* payloads = nullptr;
-
-  static Ip6Bytes bytes6(const Address& a) {
-    Ip6Bytes b{};
-    for (int k = 0; k < 16; ++k) {
-      b[static_cast<std::size_t>(k)] = static_cast<uint8_t>(a.value >> (8 * (15 - k)));
-    }
-    return b;
-  }
 
   /// Bytes a probe may take: the SYN's 64, the largest UDP probe, or 128 for
   /// discovery.
@@ -359,7 +347,7 @@ struct Prober {
   std::size_t build_discovery(std::span<std::byte> out, const Address& dst, const DiscoveryProbe& pr) const {
     const bool v4 = dst.family == Family::kV4;
     const uint32_t d4 = v4 ? dst.v4_value() : 0;
-    const Ip6Bytes d6 = v4 ? Ip6Bytes{} : bytes6(dst);
+    const Ip6Bytes d6 = v4 ? Ip6Bytes{} : dst.wire6();
     const auto id = static_cast<uint16_t>(splitmix(static_cast<uint64_t>(dst.value)));
     switch (pr.kind) {
       case DiscoveryProbe::Kind::kEcho:
@@ -403,7 +391,7 @@ struct Prober {
         auto id = static_cast<uint16_t>(splitmix(uint64_t{dst.v4_value()} << 16 | port));
         return u4 ? u4->build(out, dst.v4_value(), sport, port, pl, id) : 0;
       }
-      return u6 ? u6->build(out, bytes6(dst), sport, port, pl) : 0;
+      return u6 ? u6->build(out, dst.wire6(), sport, port, pl) : 0;
     }
     if (v4) {
       if (!t4) {
@@ -415,7 +403,7 @@ struct Prober {
     if (!t6) {
       return 0;
     }
-    Ip6Bytes d = bytes6(dst);
+    Ip6Bytes d = dst.wire6();
     uint32_t c = cookie.cookie(Tuple6{t6->src_ip(), d, sport, port});
     return t6->build(out, d, sport, port, c);
   }
@@ -431,19 +419,7 @@ struct Prober {
   uint32_t i4_src = 0;  // our IPv4 address, host order
 };
 
-// An address from wire bytes (IPv4 in the first 4).
-Address address_of(bool v6, const Ip6Bytes& b) {
-  if (!v6) {
-    return Address::v4((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3]);
-  }
-  U128 v = 0;
-  for (uint8_t x : b) {
-    v = (v << 8) | x;
-  }
-  return Address::v6(v);
-}
-
-Address reply_source(const Reply& r) { return address_of(r.v6, r.src); }
+Address reply_source(const Reply& r) { return Address::from_wire(r.v6, r.src); }
 
 // ---------------------------------------------------------------- transmit
 
@@ -763,7 +739,7 @@ class Receiver {
     if (want != e->quoted.seq || !v) {
       return;
     }
-    answer(address_of(e->v6, e->quoted.dst), e->quoted.dport, v->state, v->reason);
+    answer(Address::from_wire(e->v6, e->quoted.dst), e->quoted.dport, v->state, v->reason);
   }
 
   // -sU: a datagram from a scanned port to our source port is open /
@@ -776,7 +752,7 @@ class Receiver {
     }
     if (e->kind == ScanEvent::Kind::kUdp) {
       if (e->dport == prober_.sport && prober_.our_source(e->v6, e->dst)) {
-        answer(address_of(e->v6, e->src), e->sport, PortState::kOpen, Reason::kUdpResponse);
+        answer(Address::from_wire(e->v6, e->src), e->sport, PortState::kOpen, Reason::kUdpResponse);
       }
       return;
     }
@@ -785,7 +761,7 @@ class Receiver {
       return;
     }
     if (auto v = verdict_for(*e)) {
-      answer(address_of(e->v6, e->quoted.dst), e->quoted.dport, v->state, v->reason);
+      answer(Address::from_wire(e->v6, e->quoted.dst), e->quoted.dport, v->state, v->reason);
     }
   }
 
@@ -807,7 +783,7 @@ class Receiver {
       // checks), sent to our address, and we must have solicited (the parser
       // checked hop limit 255).
       if (prober_.ns) {
-        host_up(address_of(true, r->target), Reason::kNdResponse);
+        host_up(Address::from_wire(true, r->target), Reason::kNdResponse);
       }
       return;
     }
@@ -833,7 +809,7 @@ class Receiver {
       default:
         break;
     }
-    host_up(address_of(r->v6, r->src), why);
+    host_up(Address::from_wire(r->v6, r->src), why);
   }
 
   // An ARP reply (captured from the ARP header on) to our address from a
@@ -857,22 +833,8 @@ class Receiver {
     for (uint64_t k = 0; k < g_.nports; ++k) {
       newly += sh_.answered.set(y0 + k) ? 1 : 0;
     }
-    int64_t t = now_ns();
-    sh_.replies.fetch_add(1, std::memory_order_relaxed);
-    sh_.last_reply_ns.store(t, std::memory_order_relaxed);
-    if (newly == 0) {
-      sh_.duplicates.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    unsigned round = sh_.round.load(std::memory_order_relaxed);
-    if (round > sh_.max_answered_round.load(std::memory_order_relaxed)) {
-      sh_.max_answered_round.store(round, std::memory_order_release);
-    }
-    Event e{y0, PortState::kOpen, why, static_cast<uint8_t>(std::min(round, 255U))};
-    while (!sh_.events.push(e)) {
-      std::this_thread::yield();
-    }
-    sh_.answered_count.fetch_add(newly, std::memory_order_release);
+    count_reply();
+    publish(Event{y0, PortState::kOpen, why, 0}, newly);
   }
 
   void answer(const Address& from, uint16_t port, PortState state, Reason reason) {
@@ -882,14 +844,26 @@ class Receiver {
       return;  // a valid cookie for a pair we did not probe: not ours
     }
     uint64_t y = *host * g_.nports + static_cast<uint64_t>(pidx);
-    int64_t t = now_ns();
-    sh_.replies.fetch_add(1, std::memory_order_relaxed);
-    sh_.last_reply_ns.store(t, std::memory_order_relaxed);
+    const int64_t t = count_reply();
     if (y == sh_.sample_y.load(std::memory_order_acquire)) {
       rtt_sample(t - sh_.sample_t.load(std::memory_order_relaxed));
       sh_.sample_y.store(~uint64_t{0}, std::memory_order_release);
     }
-    if (!sh_.answered.set(y)) {
+    publish(Event{y, state, reason, 0}, sh_.answered.set(y) ? 1 : 0);
+  }
+
+  // Every valid reply counts, first answers and duplicates alike. Returns now.
+  int64_t count_reply() {
+    const int64_t t = now_ns();
+    sh_.replies.fetch_add(1, std::memory_order_relaxed);
+    sh_.last_reply_ns.store(t, std::memory_order_relaxed);
+    return t;
+  }
+
+  // `newly` pairs were answered for the first time by this reply (0: a
+  // duplicate): hand the event to the calling thread, stamped with the round.
+  void publish(Event e, uint64_t newly) {
+    if (newly == 0) {
       sh_.duplicates.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -897,11 +871,11 @@ class Receiver {
     if (round > sh_.max_answered_round.load(std::memory_order_relaxed)) {
       sh_.max_answered_round.store(round, std::memory_order_release);
     }
-    Event e{y, state, reason, static_cast<uint8_t>(std::min(round, 255U))};
+    e.round = static_cast<uint8_t>(std::min(round, 255U));
     while (!sh_.events.push(e)) {
       std::this_thread::yield();  // the caller drains every millisecond; the kernel ring buffers meanwhile
     }
-    sh_.answered_count.fetch_add(1, std::memory_order_release);
+    sh_.answered_count.fetch_add(newly, std::memory_order_release);
   }
 
   // RFC 6298 smoothing, as the connect scan does.
@@ -961,10 +935,16 @@ namespace {
 // The port scans and host discovery share everything but what a pair's second
 // coordinate means: a port (ports != null) or a discovery probe (probes != null).
 core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in,
-                               const std::vector<DiscoveryProbe>* probes, const RawScanConfig& cfg,
+                               const std::vector<DiscoveryProbe>* probes, const RawScanConfig& cfg_in,
                                const core::Interrupt& stop, const std::function<void(const PortResult&)>& on_result,
                                const std::function<void(const Address&, Reason)>& on_up,
                                const std::function<void(const ScanProgress&)>& on_progress, int debug) {
+  RawScanConfig tuned = cfg_in;
+  if (probes == nullptr && tuned.protocol == Protocol::kUdp) {
+    tuned.min_wait = std::max(tuned.min_wait, std::chrono::milliseconds(1000));  // see "Retries" above
+    tuned.max_wait = std::max(tuned.max_wait, tuned.min_wait);
+  }
+  const RawScanConfig& cfg = tuned;
   RawScanStats stats;
   static const PortSet kNoPorts;
   const PortSet& ports = ports_in != nullptr ? *ports_in : kNoPorts;
@@ -1041,7 +1021,7 @@ core::Result<RawScanStats> run(const TargetSet& targets, const PortSet* ports_in
       }
       stats.route_v6 = *r;
     }
-    prober.src6 = Prober::bytes6(stats.route_v6.source);
+    prober.src6 = stats.route_v6.source.wire6();
     if (prober.proto == Protocol::kUdp) {
       prober.u6.emplace(prober.src6, ttl);
     } else {
@@ -1305,7 +1285,14 @@ core::Result<RawScanStats> discover_hosts(const TargetSet& targets, const std::v
   if (probes.empty()) {
     return core::fail("host discovery needs at least one probe");
   }
-  return run(targets, nullptr, &probes, cfg, stop, {}, on_up, on_progress, debug);
+  // Discovery is one whole pass: no resume journal, no shard, no preloaded answers.
+  RawScanConfig whole = cfg;
+  whole.shard = Shard{};
+  whole.start_k = 0;
+  whole.preanswered = {};
+  whole.on_checkpoint = nullptr;
+  whole.on_answer = nullptr;
+  return run(targets, nullptr, &probes, whole, stop, {}, on_up, on_progress, debug);
 }
 
 }  // namespace linerate::scan

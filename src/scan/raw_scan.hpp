@@ -57,7 +57,8 @@ struct RawScanConfig {
   /// still find something (see raw_scan.cpp "Retries"): a clean path costs one.
   unsigned max_retries = 6;
   /// Wait for replies after a round: 2 x smoothed RTT + 4 x its variance, within
-  /// [min_wait, max_wait]; initial_wait until the first RTT sample.
+  /// [min_wait, max_wait]; initial_wait until the first RTT sample. -sU raises
+  /// min_wait to a second (ICMP rate limits; see raw_scan.cpp "Retries").
   std::chrono::milliseconds min_wait{30};
   std::chrono::milliseconds max_wait{1000};
   std::chrono::milliseconds initial_wait{500};
@@ -142,7 +143,8 @@ core::Result<RawScanStats> raw_scan(const TargetSet& targets, const PortSet& por
 
 /// Host discovery (nmap's default before a port scan, or -sn alone): every probe
 /// to every host, stateless like the port scans (cookies in ICMP ids, SYN
-/// sequence and ACK numbers), with the same rate, rounds, shards and pinning;
+/// sequence and ACK numbers), with the same rate, rounds and pinning. Always
+/// one whole pass: cfg's shard, start_k, preanswered and callbacks are ignored;
 /// on_up is called once per host that answered anything (with nmap's reason:
 /// arp-response, nd-response, echo-reply, timestamp-reply, syn-ack or reset), from the
 /// calling thread. Hosts that never answer are simply not reported. kArp means

@@ -436,6 +436,23 @@ constexpr std::string_view kCommaOrWhitespace(", \t\r\n\v\f", 7);
 
 }  // namespace
 
+socklen_t Address::to_sockaddr(uint16_t port, sockaddr_storage& ss) const {
+  std::memset(&ss, 0, sizeof ss);
+  if (family == Family::kV4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr.s_addr = htonl(v4_value());
+    return sizeof(sockaddr_in);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  const auto b = wire6();
+  std::memcpy(sin6->sin6_addr.s6_addr, b.data(), b.size());
+  return sizeof(sockaddr_in6);
+}
+
 core::Result<Address> Address::from_sockaddr(const core::SockAddr& sa) {
   if (sa.family() == AF_INET && sa.len() >= sizeof(sockaddr_in)) {
     sockaddr_in in{};
@@ -474,9 +491,8 @@ std::string Address::to_string() const {
            "." + std::to_string(v & 0xFF);
   }
   in6_addr a{};
-  for (int i = 15; i >= 0; --i) {
-    a.s6_addr[i] = static_cast<uint8_t>(value >> (8 * (15 - i)));
-  }
+  const auto b = wire6();
+  std::memcpy(a.s6_addr, b.data(), b.size());
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(AF_INET6, &a, buf, sizeof buf);
   return buf;

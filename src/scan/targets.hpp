@@ -26,6 +26,9 @@
 // Thread-safety: const members are safe to call concurrently; mutation is not.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -54,6 +57,27 @@ struct Address {
 
   [[nodiscard]] static Address v4(uint32_t host_order) { return {Family::kV4, host_order}; }
   [[nodiscard]] static Address v6(U128 value) { return {Family::kV6, value}; }
+  /// From wire bytes (network order): the first 4 when !v6, all 16 otherwise.
+  [[nodiscard]] static Address from_wire(bool v6, const std::array<uint8_t, 16>& b) {
+    if (!v6) {
+      return v4((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3]);
+    }
+    U128 v = 0;
+    for (uint8_t x : b) {
+      v = (v << 8) | x;
+    }
+    return Address::v6(v);
+  }
+  /// The 16 wire bytes of an IPv6 address (meaningful for IPv6 only).
+  [[nodiscard]] std::array<uint8_t, 16> wire6() const {
+    std::array<uint8_t, 16> b{};
+    for (std::size_t k = 0; k < 16; ++k) {
+      b[k] = static_cast<uint8_t>(value >> (8 * (15 - k)));
+    }
+    return b;
+  }
+  /// Fills `ss` with this address and `port`; returns the sockaddr length.
+  socklen_t to_sockaddr(uint16_t port, sockaddr_storage& ss) const;
   /// From a resolved socket address; an IPv4-mapped IPv6 address becomes IPv4.
   /// Error for families other than AF_INET/AF_INET6.
   [[nodiscard]] static core::Result<Address> from_sockaddr(const core::SockAddr& sa);

@@ -31,7 +31,8 @@ TEST(ResumeJournal, AnswersAndPositionSurviveIntoTheNextRun) {
     j->record({999, PortState::kClosed, Reason::kReset});
     ASSERT_TRUE(j->checkpoint(400, 0));
     j->record({6, PortState::kFiltered, Reason::kHostUnreach});  // buffered, never checkpointed: lost
-  }  // the process "dies" here without finish()
+    // The process "dies" here, without finish().
+  }
   auto j = ResumeJournal::open(path, 77, 1000);
   ASSERT_TRUE(j) << j.error().message();
   EXPECT_TRUE(j->resumed());
