@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "btest/pro/web/request.hpp"
 #include "btest/pro/windows.hpp"
 #include "core/address.hpp"
 #include "core/text.hpp"
@@ -236,6 +237,9 @@ Parsed parse_cli(const std::vector<std::string>& args) {
   std::string idle_timeout = "30";
   unsigned udp6_overhead = 48;
   bool no_offload = false;
+  std::string web_listen;
+  std::string admin_token;
+  std::string admin_token_file;
   serve->add_option("-P,--port", port, "TCP port (default 2000, as RouterOS)")->check(CLI::Range(1, 65535));
   serve->add_option("--listen", listen4,
                     "IPv4 address to listen on (repeatable). Default: 0.0.0.0 and :: together; giving --listen or "
@@ -269,6 +273,15 @@ Parsed parse_cli(const std::vector<std::string>& args) {
                    "Header bytes counted per IPv6 UDP packet: 48 (IPv6+UDP, default) or 28 (as IPv4)")
       ->check(CLI::IsMember({28, 48}));
   serve->add_flag("--no-offload", no_offload, "UDP: no GSO/GRO, one datagram per message");
+  serve->add_option("--web", web_listen,
+                    "Serve the dashboard, JSON API and /metrics at ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 "
+                    "(default: off)");
+  auto* token_opt = serve->add_option(
+      "--admin-token", admin_token,
+      "Token that opens the dashboard's admin view and every IP's page (16+ characters; visible in the "
+      "process list: prefer --admin-token-file)");
+  serve->add_option("--admin-token-file", admin_token_file, "Read the admin token from the first line of FILE")
+      ->excludes(token_opt);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -347,6 +360,22 @@ Parsed parse_cli(const std::vector<std::string>& args) {
     }
     cfg.time_zone = serve_tz;
     cfg.server_name = server_name;
+    if (!web_listen.empty()) {
+      if (auto w = web::parse_listen(web_listen); !w) {
+        return usage(w.error());
+      }
+    }
+    if (!admin_token.empty()) {
+      if (auto t = web::check_token(admin_token); !t) {
+        return usage("--admin-token: " + t.error());
+      }
+    }
+    if ((!admin_token.empty() || !admin_token_file.empty()) && web_listen.empty()) {
+      return usage("--admin-token and --admin-token-file need --web ADDR:PORT");
+    }
+    cfg.web_listen = web_listen;
+    cfg.admin_token = admin_token;
+    cfg.admin_token_file = admin_token_file;
     out.action = Parsed::Action::kServe;
     out.serve = std::move(cfg);
     return out;

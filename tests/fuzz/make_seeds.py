@@ -288,3 +288,33 @@ write("resume_journal", "bad_state", J + b"A 5 9 2\n")
 write("resume_journal", "bad_magic", b"lrscan-resume-1 1 2 3 0\n")
 write("resume_journal", "unknown_record", J + b"X 1 2\n")
 write("resume_journal", "huge_numbers", J + b"P 99999999999999999999999 0\n")
+
+# web_request: btest-pro dashboard requests (web/request.hpp): method, path,
+# Authorization, Cookie, then KEY=VALUE query parameters, one per line.
+WEB_REQUESTS = {
+    "index": "GET\n/\n\n\n",
+    "ip_sessions": "GET\n/api/v1/ip/127.0.0.1/sessions\n\n\nlimit=20",
+    "ip6_quota": "GET\n/api/v1/ip/2001:db8::1/quota\n\n\n",
+    "mapped_page": "GET\n/ip/::ffff:10.0.0.1\n\n\n",
+    "session_chart": "HEAD\n/api/v1/sessions/9007199254740992/chart.svg\n\n\n",
+    "session_export_csv": "GET\n/api/v1/sessions/7/export\n\n\nformat=csv",
+    "admin_top": "GET\n/api/v1/admin/top-ips\nBearer abcdefghijklmnop0123\n\nwindow=week\nlimit=5",
+    "admin_cookie": "GET\n/api/v1/admin/users\n\ntheme=dark; btest_admin=abcdefghijklmnop0123\nlimit=1000",
+    "login_post": "POST\n/api/v1/admin/login\n\n\n",
+    "login_get": "GET\n/api/v1/admin/login\n\n\n",
+    "asset": "GET\n/static/app.js\n\n\n",
+    "asset_dotdot": "GET\n/static/..\n\n\n",
+    "injection_ip": "GET\n/api/v1/ip/1' OR '1'='1/sessions\n\n\n",
+    "huge_id": "GET\n/api/v1/sessions/99999999999999999999\n\n\n",
+    "leading_zero_id": "GET\n/api/v1/sessions/007\n\n\n",
+    "bad_limit": "GET\n/api/v1/ip/127.0.0.1/sessions\n\n\nlimit=1001",
+    "twice": "GET\n/api/v1/ip/127.0.0.1/sessions\n\n\nlimit=1\nlimit=2",
+    "unknown_param": "GET\n/api/v1/stats\n\n\nx=1",
+    "bad_window": "GET\n/api/v1/admin/top-ips\n\n\nwindow=year",
+    "listen_v6": "GET\n[::1]:8080\n\n\n",
+    "token_like": "GET\nabcdefghijklmnop0123\n\n\n",
+    "control_chars": "GET\n/ip/\x01\x7f\r\n\n\n",
+    "delete": "DELETE\n/api/v1/sessions/1\n\n\n",
+}
+for name, text in WEB_REQUESTS.items():
+    write("web_request", name, text.encode("latin-1"))

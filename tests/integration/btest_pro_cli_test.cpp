@@ -212,6 +212,22 @@ TYPED_TEST(CliTest, UsageJsonForUserAndIp) {
   this->expect_one_line_error(this->run({"user", "add", "x", "--password", "p", "--daily", "12X"}), 2);
 }
 
+// The dashboard flags are checked before anything is opened or bound: a bad
+// --web address, a weak admin token, a token without --web, an unreadable token
+// file: usage errors (2) or a runtime error (1), each one line.
+TYPED_TEST(CliTest, WebFlagsAreValidated) {
+  this->expect_one_line_error(this->run({"serve", "--web", "8080"}), 2);
+  this->expect_one_line_error(this->run({"serve", "--web", "::1:8080"}), 2);
+  this->expect_one_line_error(this->run({"serve", "--web", "127.0.0.1:70000"}), 2);
+  this->expect_one_line_error(this->run({"serve", "--web", "127.0.0.1:0", "--admin-token", "short"}), 2);
+  this->expect_one_line_error(this->run({"serve", "--admin-token", "0123456789abcdef0123"}), 2);
+  this->expect_one_line_error(
+      this->run({"serve", "--web", "127.0.0.1:0", "--admin-token", "0123456789abcdef", "--admin-token-file", "f"}), 2);
+  this->expect_one_line_error(this->run({"serve", "-P", "1", "--listen", "127.0.0.1", "--web", "127.0.0.1:0",
+                                         "--admin-token-file", "/nonexistent/token"}),
+                              1);
+}
+
 TEST(CliSqlite, UnopenableDatabaseIsARuntimeError) {
   TempDir dir;
   std::string db = dir.path() + "/no/such/dir/x.db";

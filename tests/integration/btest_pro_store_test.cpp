@@ -97,14 +97,14 @@ using Backends = ::testing::Types<linerate::testing::SqliteBackend, linerate::te
 TYPED_TEST_SUITE(StoreTest, Backends, linerate::testing::BackendNames);
 
 TYPED_TEST(StoreTest, MigrationsAreVersionedAndIdempotent) {
-  EXPECT_EQ(this->store().schema_version(), 1);
+  EXPECT_EQ(this->store().schema_version(), 2);
   EXPECT_EQ(this->store().backend(), std::string(TypeParam::kName) == "Sqlite" ? "sqlite" : "postgresql");
   ASSERT_TRUE(this->store().add_user(make_user("alice", "pw")));
   this->store_.reset();
   for (int i = 0; i < 2; ++i) {
     auto again = Store::open(this->url_);
     ASSERT_TRUE(again) << again.error().message();
-    EXPECT_EQ((*again)->schema_version(), 1);
+    EXPECT_EQ((*again)->schema_version(), 2);
     auto users = (*again)->list_users();
     ASSERT_TRUE(users);
     ASSERT_EQ(users->size(), 1u);
@@ -466,6 +466,105 @@ TYPED_TEST(StoreTest, UsageCommandShowsUsedLimitRemaining) {
   EXPECT_NE(out->find("\"remaining\": 0"), std::string::npos) << *out;    // in: 300 - 400, floored
   cmd.who = Principal{PrincipalKind::kUser, "nobody"};
   EXPECT_FALSE(run_admin(s, cmd, kNow));
+}
+
+// The dashboard's "top IPs / users": one window (kind and first day) and one
+// principal kind, most bytes (in + out) first, ties by name, at most `limit`.
+TYPED_TEST(StoreTest, TopUsageRanksOneWindowAndKindByTotalThenName) {
+  Store& s = this->store();
+  const WindowStarts mon = windows("2025-03-10", "2025-03-10", "2025-03-01");
+  const WindowStarts tue = windows("2025-03-11", "2025-03-10", "2025-03-01");
+  const WindowStarts april = windows("2025-04-01", "2025-03-31", "2025-04-01");
+  auto ip = [](const char* a) { return Principal{PrincipalKind::kIp, a}; };
+  auto user = [](const char* n) { return Principal{PrincipalKind::kUser, n}; };
+  WriteBatch b1;
+  b1.usage = {{ip("192.0.2.1"), mon, 100, 200},  {ip("192.0.2.2"), mon, 500, 0},   {ip("192.0.2.3"), mon, 0, 300},
+              {ip("192.0.2.4"), mon, 1, 1},      {ip("10.0.0.1"), tue, 120, 180},  {ip("192.0.2.9"), april, 9000, 0},
+              {user("alice"), mon, 9000, 1000},  {user("carol"), mon, 1, 0},       {user("bob"), mon, 0, 1}};
+  ASSERT_TRUE(s.write(b1));
+  using Ranked = std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>>;
+  auto top = [&](PrincipalKind kind, const char* window, const char* start, uint32_t limit) {
+    auto r = s.top_usage(kind, window, start, limit);
+    EXPECT_TRUE(r) << r.error().message();
+    Ranked out;
+    for (const auto& [name, u] : r ? *r : std::vector<std::pair<std::string, Usage>>{}) {
+      out.push_back({name, {u.in, u.out}});
+    }
+    return out;
+  };
+  const Ranked mon_day = {{"192.0.2.2", {500, 0}},
+                          {"192.0.2.1", {100, 200}},
+                          {"192.0.2.3", {0, 300}},
+                          {"192.0.2.4", {1, 1}}};
+  EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 10), mon_day) << "users are not IPs; Tuesday is not Monday";
+  EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 2), Ranked(mon_day.begin(), mon_day.begin() + 2));
+  EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 1), Ranked(mon_day.begin(), mon_day.begin() + 1));
+  EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-11", 10), (Ranked{{"10.0.0.1", {120, 180}}}));
+  EXPECT_TRUE(top(PrincipalKind::kIp, "day", "2025-03-12", 10).empty());
+  const Ranked week = {{"192.0.2.2", {500, 0}},
+                       {"10.0.0.1", {120, 180}},
+                       {"192.0.2.1", {100, 200}},
+                       {"192.0.2.3", {0, 300}},
+                       {"192.0.2.4", {1, 1}}};
+  EXPECT_EQ(top(PrincipalKind::kIp, "week", "2025-03-10", 10), week) << "both days of the week, ties by name";
+  EXPECT_EQ(top(PrincipalKind::kIp, "month", "2025-03-01", 10), week);
+  EXPECT_EQ(top(PrincipalKind::kIp, "month", "2025-04-01", 10), (Ranked{{"192.0.2.9", {9000, 0}}}));
+  // The window kind is part of the filter: no day or week starts on 2025-03-01,
+  // no month on 2025-03-10.
+  EXPECT_TRUE(top(PrincipalKind::kIp, "day", "2025-03-01", 10).empty());
+  EXPECT_TRUE(top(PrincipalKind::kIp, "week", "2025-03-01", 10).empty());
+  EXPECT_TRUE(top(PrincipalKind::kIp, "month", "2025-03-10", 10).empty());
+  EXPECT_EQ(top(PrincipalKind::kUser, "day", "2025-03-10", 10),
+            (Ranked{{"alice", {9000, 1000}}, {"bob", {0, 1}}, {"carol", {1, 0}}}));
+
+  // Later batches add up, and the ranking follows the sums.
+  WriteBatch b2;
+  b2.usage = {{ip("192.0.2.4"), mon, 600, 0}, {ip("192.0.2.3"), mon, 0, 1}};
+  ASSERT_TRUE(s.write(b2));
+  EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 3),
+            (Ranked{{"192.0.2.4", {601, 1}}, {"192.0.2.2", {500, 0}}, {"192.0.2.3", {0, 301}}}));
+}
+
+// Schema 2: each interval keeps its length (the last one of a test is usually a
+// short tail) through write() and intervals().
+TYPED_TEST(StoreTest, IntervalDurationRoundTrips) {
+  Store& s = this->store();
+  EXPECT_EQ(IntervalRow{}.duration_ms, 1000u) << "a full second unless told otherwise";
+  auto id = s.begin_session(session_row("srv", 1'000, "192.0.2.1"));
+  ASSERT_TRUE(id);
+  const std::vector<uint32_t> lengths = {1000, 999, 1001, 1, 37, 499, 500, 3'600'000};
+  WriteBatch b;
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    IntervalRow row;
+    row.session_id = *id;
+    row.second = static_cast<uint32_t>(i);
+    row.bytes_in = 10 * i;
+    row.bytes_out = 20 * i;
+    row.duration_ms = lengths[i];
+    b.intervals.push_back(row);
+  }
+  IntervalRow defaulted{*id, static_cast<uint32_t>(lengths.size()), 5, 6, 0, -1, -1};
+  b.intervals.push_back(defaulted);
+  ASSERT_TRUE(s.write(b));
+  auto back = s.intervals(*id);
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_EQ(back->size(), lengths.size() + 1);
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    EXPECT_EQ((*back)[i].second, i);
+    EXPECT_EQ((*back)[i].duration_ms, lengths[i]) << "second " << i;
+    EXPECT_EQ((*back)[i].bytes_in, 10 * i);
+    EXPECT_EQ((*back)[i].bytes_out, 20 * i);
+  }
+  EXPECT_EQ(back->back().duration_ms, 1000u);
+  // A reopened store (a fresh connection) reads the same.
+  this->store_.reset();
+  auto again = Store::open(this->url_);
+  ASSERT_TRUE(again) << again.error().message();
+  auto reread = (*again)->intervals(*id);
+  ASSERT_TRUE(reread);
+  ASSERT_EQ(reread->size(), lengths.size() + 1);
+  EXPECT_EQ((*reread)[4].duration_ms, 37u);
+  EXPECT_EQ((*reread)[7].duration_ms, 3'600'000u);
 }
 
 TEST(PostgresUrl, ErrorsNeverShowThePassword) {

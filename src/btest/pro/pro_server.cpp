@@ -50,7 +50,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "btest/pro/detail/store_pool.hpp"
+#include "btest/pro/monitor.hpp"
+#include "btest/pro/web/request.hpp"
+#include "btest/pro/web/server.hpp"
 #include "btest/pro/windows.hpp"
+#include "core/file.hpp"
 
 namespace linerate::btest::pro {
 namespace {
@@ -181,19 +186,19 @@ class PrincipalBudget {
 // ---------------------------------------------------------------------------
 // Writer
 
-/// A session as the writer knows it: its row is inserted by the writer thread
-/// (off the login path), which then sets the database id; intervals and the end
-/// queued before that are resolved at flush time.
-struct SessionRef {
-  std::atomic<int64_t> id{0};  // 0 until inserted (or when the insert failed)
-};
+/// A session as the writer knows it is its LiveTest (monitor.hpp): the row is
+/// inserted by the writer thread (off the login path), which then sets the
+/// database id; intervals and the end queued before that are resolved at flush
+/// time. The id stays 0 when the insert failed.
+using SessionRef = LiveTest;
 
 /// The one thread that writes session starts and ends, usage, intervals and
 /// rejections.
 class Writer {
  public:
-  Writer(std::unique_ptr<Store> store, std::chrono::milliseconds every, std::shared_ptr<spdlog::logger> log)
-      : store_(std::move(store)), every_(every), log_(std::move(log)) {
+  Writer(std::unique_ptr<Store> store, std::chrono::milliseconds every, Monitor& monitor,
+         std::shared_ptr<spdlog::logger> log)
+      : store_(std::move(store)), every_(every), monitor_(monitor), log_(std::move(log)) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Writer() { stop(); }
@@ -299,6 +304,8 @@ class Writer {
       }
       // Sessions first (each its own insert: the database assigns the id), then
       // their rows; a session whose insert failed loses its rows (logged).
+      const auto flush_start = std::chrono::steady_clock::now();
+      bool flush_ok = true;
       if (!starts.empty()) {
         std::vector<SessionRow> rows;
         rows.reserve(starts.size());
@@ -310,6 +317,7 @@ class Writer {
             starts[i].first->id.store(rows[i].id);
           }
         } else {
+          flush_ok = false;
           log_->warn("database: recording {} session start(s) failed: {}", rows.size(), r.error().message());
         }
       }
@@ -325,12 +333,13 @@ class Writer {
           batch.session_ends.push_back(std::move(row));
         }
       }
+      const bool work = !starts.empty() || !batch.empty();
       if (!batch.empty()) {
         if (auto r = store_->write(batch); r) {
           settle(batch);
           batch = WriteBatch{};
           failures = 0;
-        } else if (++failures >= kMaxAttempts) {
+        } else if (flush_ok = false; ++failures >= kMaxAttempts) {
           log_->error("database: dropping a batch after {} failed writes: {}", failures, r.error().message());
           settle(batch);
           batch = WriteBatch{};
@@ -338,6 +347,9 @@ class Writer {
         } else {
           log_->warn("database write failed (will retry): {}", r.error().message());
         }
+      }
+      if (work) {
+        monitor_.flush(std::chrono::steady_clock::now() - flush_start, flush_ok, now_unix_ms());
       }
       if (last) {
         return;
@@ -373,6 +385,7 @@ class Writer {
 
   std::unique_ptr<Store> store_;
   std::chrono::milliseconds every_;
+  Monitor& monitor_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -393,38 +406,6 @@ class Writer {
 
 // ---------------------------------------------------------------------------
 // Policy and grants
-
-/// Control-plane connections: logins and admissions query in parallel (no one
-/// mutex around the database: finding #3 of the btest-rs audit). A caller takes
-/// the first free connection, or waits for connection k = its turn.
-class StorePool {
- public:
-  explicit StorePool(std::vector<std::unique_ptr<Store>> stores) : slots_(stores.size()) {
-    for (std::size_t i = 0; i < stores.size(); ++i) {
-      slots_[i].store = std::move(stores[i]);
-    }
-  }
-  template <typename F>
-  auto with(F&& f) {
-    for (Slot& s : slots_) {
-      std::unique_lock lock(s.mu, std::try_to_lock);
-      if (lock.owns_lock()) {
-        return f(*s.store);
-      }
-    }
-    Slot& s = slots_[next_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
-    std::lock_guard lock(s.mu);
-    return f(*s.store);
-  }
-
- private:
-  struct Slot {
-    std::mutex mu;
-    std::unique_ptr<Store> store;
-  };
-  std::vector<Slot> slots_;
-  std::atomic<std::size_t> next_{0};
-};
 
 class Policy;
 
@@ -480,13 +461,14 @@ class Grant final : public TestGrant, public ByteBudget {
   core::Interrupt exhausted_;
   std::shared_ptr<SessionRef> session_ = std::make_shared<SessionRef>();
   bool slot_released_ = false;
+  bool registered_ = false;  // in the Monitor's live list
 };
 
 class Policy final : public ServerPolicy {
  public:
-  Policy(const ServeConfig& cfg, std::vector<std::unique_ptr<Store>> control, Writer& writer,
+  Policy(const ServeConfig& cfg, detail::StorePool control, Writer& writer, Monitor& monitor,
          std::shared_ptr<spdlog::logger> log)
-      : cfg_(cfg), control_(std::move(control)), writer_(writer), log_(std::move(log)) {}
+      : cfg_(cfg), control_(std::move(control)), writer_(writer), monitor_(monitor), log_(std::move(log)) {}
 
   std::optional<std::string> md5_password(std::string_view name) override {
     auto u = find_user(name);
@@ -510,6 +492,7 @@ class Policy final : public ServerPolicy {
   }
 
   core::Result<std::unique_ptr<TestGrant>> admit(const TestRequest& req) override {
+    monitor_.login(req.auth, true);  // admit() follows every good login, and only those
     const std::string ip = req.peer.ip();
     std::optional<User> user;
     if (!req.user.empty()) {
@@ -562,6 +545,11 @@ class Policy final : public ServerPolicy {
   }
 
   void rejected(const core::SockAddr& peer, std::string_view user, std::string_view reason) override {
+    if (reason == "auth_failed") {
+      // The server offers one method to every client (ServeConfig::server.auth_method).
+      monitor_.login(auth_method_name(cfg_.server.auth_method), false);
+    }
+    monitor_.rejection(reason);
     writer_.rejection(RejectionRow{now_unix_ms(), cfg_.server_name, peer.ip(), std::string(user), std::string(reason)});
   }
 
@@ -579,6 +567,7 @@ class Policy final : public ServerPolicy {
     }
   }
   Writer& writer() { return writer_; }
+  Monitor& monitor() { return monitor_; }
   const ServeConfig& cfg() const { return cfg_; }
   /// The calendar clock of the quota windows (ServeConfig::clock).
   [[nodiscard]] std::chrono::system_clock::time_point now() const {
@@ -619,6 +608,7 @@ class Policy final : public ServerPolicy {
 
   core::Result<std::unique_ptr<TestGrant>> refuse(const std::string& ip, const std::string& user,
                                                   const std::string& reason) {
+    monitor_.rejection(reason);
     writer_.rejection(RejectionRow{now_unix_ms(), cfg_.server_name, ip, user, reason});
     return core::fail(reason);
   }
@@ -667,8 +657,9 @@ class Policy final : public ServerPolicy {
   }
 
   const ServeConfig& cfg_;
-  StorePool control_;  // the control-plane connections
+  detail::StorePool control_;  // the control-plane connections
   Writer& writer_;
+  Monitor& monitor_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex cache_mu_;
   std::map<std::string, std::pair<std::optional<User>, std::chrono::steady_clock::time_point>, std::less<>> user_cache_;
@@ -688,6 +679,9 @@ void Grant::finishing() {
 }
 
 Grant::~Grant() {
+  if (registered_) {
+    policy_.monitor().test_ended(session_);
+  }
   finishing();
   policy_.release_budgets(user_budget_, ip_budget_);
 }
@@ -702,6 +696,14 @@ void Grant::started(const TestRecord& rec) {
   row.direction = std::string(direction_name(rec.direction));
   row.connections = rec.connections;
   row.status = "running";
+  session_->ip = row.ip;
+  session_->user = row.user;
+  session_->proto = row.proto;
+  session_->direction = row.direction;
+  session_->connections = row.connections;
+  session_->started_unix_ms = row.started_unix_ms;
+  policy_.monitor().test_started(session_);
+  registered_ = true;
   policy_.writer().session_start(session_, std::move(row));
 }
 
@@ -719,8 +721,10 @@ void Grant::interval(const TestRecord& /*rec*/, const IntervalSample& s) {
     row.bytes_in = s.rx_bytes;
     row.bytes_out = s.tx_bytes;
     row.lost = s.lost > 0 ? static_cast<uint64_t>(s.lost) : 0;
+    policy_.monitor().test_interval(*session_, s.rx_bytes, s.tx_bytes, row.lost);
     row.cpu_local = s.local_cpu;
     row.cpu_remote = s.remote_cpu;
+    row.duration_ms = static_cast<uint32_t>(std::clamp(s.seconds * 1000.0 + 0.5, 1.0, 3'600'000.0));
     w.interval(session_, row);
   }
 }
@@ -742,6 +746,10 @@ void Grant::ended(const TestRecord& rec) {
     row.status = "error";
   }
   policy_.writer().session_end(session_, std::move(row));
+  if (registered_) {
+    registered_ = false;
+    policy_.monitor().test_ended(session_);
+  }
 }
 
 }  // namespace
@@ -750,14 +758,21 @@ core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& sto
   if (cfg.server.auth_method == AuthMethod::kNone) {
     return core::fail("serve: btest-pro needs an authentication method (--auth ecsrp5 or md5)");
   }
-  constexpr int kControlConnections = 4;
-  std::vector<std::unique_ptr<Store>> control;
-  for (int i = 0; i < kControlConnections; ++i) {
-    auto st = Store::open(cfg.db_url);
-    if (!st) {
-      return tl::unexpected(st.error());
+  ServeConfig web_cfg = cfg;  // with the token read from --admin-token-file
+  if (!cfg.admin_token_file.empty()) {
+    auto text = core::read_file_capped(cfg.admin_token_file, 4096);
+    if (!text) {
+      return core::fail("--admin-token-file: " + text.error().message());
     }
-    control.push_back(std::move(*st));
+    web_cfg.admin_token = text->substr(0, text->find_first_of("\r\n"));
+    if (auto t = web::check_token(web_cfg.admin_token); !t) {
+      return core::fail("--admin-token-file " + cfg.admin_token_file + ": " + t.error());
+    }
+  }
+  constexpr int kControlConnections = 4;
+  auto control = detail::StorePool::open(cfg.db_url, kControlConnections);
+  if (!control) {
+    return tl::unexpected(control.error());
   }
   auto writer_store = Store::open(cfg.db_url);
   if (!writer_store) {
@@ -769,14 +784,15 @@ core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& sto
   struct DropLogger {
     ~DropLogger() { spdlog::drop("btest-pro"); }
   } drop_logger;
-  if (auto n = control.front()->close_stale_sessions(cfg.server_name, now_unix_ms()); !n) {
+  if (auto n = control->with([&](Store& st) { return st.close_stale_sessions(cfg.server_name, now_unix_ms()); }); !n) {
     return tl::unexpected(n.error());
   } else if (*n > 0) {
     log->warn("{} session(s) of {} were still 'running' (killed process): marked interrupted", *n, cfg.server_name);
   }
 
-  Writer writer(std::move(*writer_store), cfg.flush_interval, log);
-  auto policy = std::make_shared<Policy>(cfg, std::move(control), writer, log);
+  Monitor monitor;
+  Writer writer(std::move(*writer_store), cfg.flush_interval, monitor, log);
+  auto policy = std::make_shared<Policy>(cfg, std::move(*control), writer, monitor, log);
   ServerConfig sc = cfg.server;
   sc.auth.reset();
   sc.policy = policy;
@@ -786,9 +802,27 @@ core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& sto
   }
   log->info("btest-pro {} on port {} ({} database, auth {})", cfg.server_name, (*server)->port(),
             cfg.db_url.rfind("postgres", 0) == 0 ? "postgresql" : "sqlite", auth_method_name(cfg.server.auth_method));
+  // The dashboard: its own threads and database connections, so a busy web
+  // side slows only itself (web/server.hpp).
+  std::unique_ptr<web::WebServer> dashboard;
+  if (!cfg.web_listen.empty()) {
+    web::WebContext ctx{web_cfg, (*server)->port(), monitor,
+                        [&writer](const Principal& who, const WindowStarts& at) { return writer.pending(who, at); },
+                        [policy] { return policy->now(); }};
+    auto w = web::WebServer::start(std::move(ctx));
+    if (!w) {
+      return tl::unexpected(w.error());
+    }
+    dashboard = std::move(*w);
+    log->info("web dashboard on http://{}/", dashboard->address());
+  }
+  if (cfg.on_ready) {
+    cfg.on_ready((*server)->port(), dashboard ? dashboard->port() : uint16_t{0});
+  }
   (*server)->run(stop);
-  server->reset();  // every test has ended: their grants are gone
-  writer.stop();    // the last flush
+  dashboard.reset();  // no reader of the writer or the monitor is left
+  server->reset();    // every test has ended: their grants are gone
+  writer.stop();      // the last flush
   return {};
 }
 

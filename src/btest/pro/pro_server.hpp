@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -35,6 +36,16 @@ struct ServeConfig {
   /// The calendar clock that picks quota windows (tests inject one to cross
   /// midnight, a week or a month); empty = the system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
+  /// The dashboard, JSON API and /metrics (docs/api.md): "ADDR:PORT" as
+  /// web::parse_listen takes it; empty = no HTTP server. Port 0 = any free port.
+  std::string web_listen;
+  /// The dashboard's admin token (web::check_token rules); empty = no admin access.
+  std::string admin_token;
+  /// Read the admin token from the first line of this file instead (run_server).
+  std::string admin_token_file;
+  /// Called once the listeners are bound, before serving: the btest port and the
+  /// web port (0 without --web). For tests and embedding.
+  std::function<void(uint16_t btest_port, uint16_t web_port)> on_ready;
 };
 
 /// Open the store, close stale sessions of this server, serve until `stop`.

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -117,8 +118,9 @@ struct IntervalRow {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t lost = 0;
-  int cpu_local = -1;   // percent, -1 = unknown
-  int cpu_remote = -1;  // percent, -1 = unknown
+  int cpu_local = -1;           // percent, -1 = unknown
+  int cpu_remote = -1;          // percent, -1 = unknown
+  uint32_t duration_ms = 1000;  // the interval's length; the last one of a test is usually shorter
 };
 
 /// A refused login or test: reason is a fixed token such as "auth_failed",
@@ -161,6 +163,14 @@ class Store {
 
   // quota usage
   virtual core::Result<UsageByWindow> usage(const Principal& who, const WindowStarts& at) = 0;
+
+  /// The principals of `kind` with the most bytes (in + out) in one window
+  /// (`window` is "day", "week" or "month", `start` its first day), most first,
+  /// at most `limit`. For the dashboard's top IPs / users.
+  virtual core::Result<std::vector<std::pair<std::string, Usage>>> top_usage(PrincipalKind kind,
+                                                                             std::string_view window,
+                                                                             std::string_view start,
+                                                                             uint32_t limit) = 0;
 
   // sessions
   virtual core::Result<int64_t> begin_session(const SessionRow& s) = 0;

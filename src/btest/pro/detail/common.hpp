@@ -13,7 +13,7 @@
 namespace linerate::btest::pro::detail {
 
 /// The schema version the newest migration produces (both backends).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 core::Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
 core::Result<std::unique_ptr<Store>> open_pg_store(const std::string& url);

@@ -90,6 +90,12 @@ const std::vector<Migration>& migrations() {
                 reason TEXT NOT NULL))",
            "CREATE INDEX rejections_by_time ON rejections (unix_ms DESC)",
        }},
+      // 2: the dashboard's "top IPs / users of a window" (Store::top_usage).
+      // 2: the dashboard: "top IPs / users of a window" (Store::top_usage), and the
+      // length of each interval (the last one of a test is usually partial).
+      {2,
+       {"CREATE INDEX usage_by_window ON usage (principal_kind, window_kind, window_start)",
+        "ALTER TABLE intervals ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 1000"}},
   };
   return kList;
 }
@@ -323,6 +329,23 @@ class PgStore final : public Store {
     return out;
   }
 
+  core::Result<std::vector<std::pair<std::string, Usage>>> top_usage(PrincipalKind kind, std::string_view window,
+                                                                     std::string_view start, uint32_t limit) override {
+    auto r = conn_.exec("listing top usage",
+                        "SELECT principal, bytes_in, bytes_out FROM usage WHERE principal_kind = $1 AND "
+                        "window_kind = $2 AND window_start = $3 ORDER BY bytes_in + bytes_out DESC, principal "
+                        "LIMIT $4",
+                        {std::string(principal_kind_text(kind)), std::string(window), std::string(start), num(limit)});
+    if (!r) {
+      return err(r);
+    }
+    std::vector<std::pair<std::string, Usage>> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      out.emplace_back(std::string(r->text(i, 0)), Usage{u64(*r, i, 1), u64(*r, i, 2)});
+    }
+    return out;
+  }
+
   core::Result<int64_t> begin_session(const SessionRow& s) override {
     auto r = conn_.exec("recording session start",
                         "INSERT INTO sessions (server, started_ms, ended_ms, user_name, ip, proto, direction, "
@@ -394,7 +417,8 @@ class PgStore final : public Store {
 
   core::Result<std::vector<IntervalRow>> intervals(int64_t session_id) override {
     auto r = conn_.exec("reading intervals",
-                        "SELECT session_id, second, bytes_in, bytes_out, lost, cpu_local, cpu_remote FROM intervals "
+                        "SELECT session_id, second, bytes_in, bytes_out, lost, cpu_local, cpu_remote, duration_ms FROM "
+                        "intervals "
                         "WHERE session_id = $1 ORDER BY second",
                         {num(session_id)});
     if (!r) {
@@ -410,6 +434,7 @@ class PgStore final : public Store {
       row.lost = u64(*r, i, 4);
       row.cpu_local = static_cast<int>(r->i64(i, 5));
       row.cpu_remote = static_cast<int>(r->i64(i, 6));
+      row.duration_ms = static_cast<uint32_t>(r->i64(i, 7));
       out.push_back(row);
     }
     return out;
@@ -491,9 +516,9 @@ class PgStore final : public Store {
       }
       auto r = conn_.exec("writing interval",
                           "INSERT INTO intervals (session_id, second, bytes_in, bytes_out, lost, cpu_local, "
-                          "cpu_remote) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                          "cpu_remote, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                           {num(row.session_id), num(row.second), num(*in), num(*out), num(*lost), num(row.cpu_local),
-                           num(row.cpu_remote)});
+                           num(row.cpu_remote), num(row.duration_ms)});
       if (!r) {
         return err(r);
       }

@@ -97,6 +97,12 @@ const std::vector<Migration>& migrations() {
                 reason TEXT NOT NULL))",
            "CREATE INDEX rejections_by_time ON rejections (unix_ms DESC)",
        }},
+      // 2: the dashboard's "top IPs / users of a window" (Store::top_usage).
+      // 2: the dashboard: "top IPs / users of a window" (Store::top_usage), and the
+      // length of each interval (the last one of a test is usually partial).
+      {2,
+       {"CREATE INDEX usage_by_window ON usage (principal_kind, window_kind, window_start)",
+        "ALTER TABLE intervals ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 1000"}},
   };
   return kList;
 }
@@ -315,6 +321,25 @@ class SqliteStore final : public Store {
     });
   }
 
+  core::Result<std::vector<std::pair<std::string, Usage>>> top_usage(PrincipalKind kind, std::string_view window,
+                                                                     std::string_view start, uint32_t limit) override {
+    return guard("listing top usage", [&]() -> core::Result<std::vector<std::pair<std::string, Usage>>> {
+      SQLite::Statement q(db_,
+                          "SELECT principal, bytes_in, bytes_out FROM usage WHERE principal_kind = ?1 AND "
+                          "window_kind = ?2 AND window_start = ?3 ORDER BY bytes_in + bytes_out DESC, principal "
+                          "LIMIT ?4");
+      q.bind(1, std::string(principal_kind_text(kind)));
+      q.bind(2, std::string(window));
+      q.bind(3, std::string(start));
+      q.bind(4, static_cast<int64_t>(limit));
+      std::vector<std::pair<std::string, Usage>> out;
+      while (q.executeStep()) {
+        out.emplace_back(q.getColumn(0).getString(), Usage{u64(q.getColumn(1)), u64(q.getColumn(2))});
+      }
+      return out;
+    });
+  }
+
   core::Result<int64_t> begin_session(const SessionRow& s) override {
     return guard("recording session start", [&]() -> core::Result<int64_t> {
       SQLite::Statement q(db_,
@@ -391,9 +416,11 @@ class SqliteStore final : public Store {
 
   core::Result<std::vector<IntervalRow>> intervals(int64_t session_id) override {
     return guard("reading intervals", [&]() -> core::Result<std::vector<IntervalRow>> {
-      SQLite::Statement q(db_,
-                          "SELECT session_id, second, bytes_in, bytes_out, lost, cpu_local, cpu_remote FROM intervals "
-                          "WHERE session_id = ?1 ORDER BY second");
+      SQLite::Statement q(
+          db_,
+          "SELECT session_id, second, bytes_in, bytes_out, lost, cpu_local, cpu_remote, duration_ms FROM "
+          "intervals "
+          "WHERE session_id = ?1 ORDER BY second");
       q.bind(1, session_id);
       std::vector<IntervalRow> out;
       while (q.executeStep()) {
@@ -405,6 +432,7 @@ class SqliteStore final : public Store {
         r.lost = u64(q.getColumn(4));
         r.cpu_local = q.getColumn(5).getInt();
         r.cpu_remote = q.getColumn(6).getInt();
+        r.duration_ms = static_cast<uint32_t>(q.getColumn(7).getInt64());
         out.push_back(r);
       }
       return out;
@@ -493,7 +521,7 @@ class SqliteStore final : public Store {
       if (!batch.intervals.empty()) {
         SQLite::Statement q(db_,
                             "INSERT INTO intervals (session_id, second, bytes_in, bytes_out, lost, cpu_local, "
-                            "cpu_remote) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                            "cpu_remote, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         for (const IntervalRow& r : batch.intervals) {
           auto in = to_db_int(r.bytes_in, "interval bytes in");
           auto out = to_db_int(r.bytes_out, "interval bytes out");
@@ -508,6 +536,7 @@ class SqliteStore final : public Store {
           q.bind(5, *lost);
           q.bind(6, r.cpu_local);
           q.bind(7, r.cpu_remote);
+          q.bind(8, static_cast<int64_t>(r.duration_ms));
           q.exec();
           q.reset();
         }
