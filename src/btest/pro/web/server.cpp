@@ -724,13 +724,23 @@ core::Result<std::unique_ptr<WebServer>> WebServer::start(WebContext ctx) {
   http.set_keep_alive_timeout(2);
   http.set_keep_alive_max_count(50);
   http.set_payload_max_length(4096);  // the only body we take is the login form
-  http.Get(".*", [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
-  http.Post(".*", [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
-  // Other methods reach the router too, which answers 405 (or 404) in our words.
-  http.Put(".*", [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
-  http.Delete(".*", [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
-  http.Patch(".*", [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
-  http.Options(".*", [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
+  // Every request goes through our router: a pre-routing handler sees them all
+  // (httplib's own patterns are std::regex, where "." stops at a CR or LF that
+  // %0A in a path decodes to). Only the two login POSTs continue to httplib's
+  // router, which reads their form body first.
+  http.set_pre_routing_handler([self](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST" && (req.path == "/api/v1/admin/login" || req.path == "/api/v1/admin/logout")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    self->handle(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  for (const char* p : {"/api/v1/admin/login", "/api/v1/admin/logout"}) {
+    http.Post(p, [self](const httplib::Request& req, httplib::Response& res) { self->handle(req, res); });
+  }
+  // Headers and body leave in two writes: without TCP_NODELAY a keep-alive
+  // client waits for the delayed ACK (~40 ms) on every request.
+  http.set_tcp_nodelay(true);
   http.set_logger(
       [self](const httplib::Request&, const httplib::Response& res) { self->ctx.monitor.http_answer(res.status); });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
