@@ -478,9 +478,9 @@ TYPED_TEST(StoreTest, TopUsageRanksOneWindowAndKindByTotalThenName) {
   auto ip = [](const char* a) { return Principal{PrincipalKind::kIp, a}; };
   auto user = [](const char* n) { return Principal{PrincipalKind::kUser, n}; };
   WriteBatch b1;
-  b1.usage = {{ip("192.0.2.1"), mon, 100, 200},  {ip("192.0.2.2"), mon, 500, 0},   {ip("192.0.2.3"), mon, 0, 300},
-              {ip("192.0.2.4"), mon, 1, 1},      {ip("10.0.0.1"), tue, 120, 180},  {ip("192.0.2.9"), april, 9000, 0},
-              {user("alice"), mon, 9000, 1000},  {user("carol"), mon, 1, 0},       {user("bob"), mon, 0, 1}};
+  b1.usage = {{ip("192.0.2.1"), mon, 100, 200}, {ip("192.0.2.2"), mon, 500, 0},  {ip("192.0.2.3"), mon, 0, 300},
+              {ip("192.0.2.4"), mon, 1, 1},     {ip("10.0.0.1"), tue, 120, 180}, {ip("192.0.2.9"), april, 9000, 0},
+              {user("alice"), mon, 9000, 1000}, {user("carol"), mon, 1, 0},      {user("bob"), mon, 0, 1}};
   ASSERT_TRUE(s.write(b1));
   using Ranked = std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>>;
   auto top = [&](PrincipalKind kind, const char* window, const char* start, uint32_t limit) {
@@ -492,10 +492,8 @@ TYPED_TEST(StoreTest, TopUsageRanksOneWindowAndKindByTotalThenName) {
     }
     return out;
   };
-  const Ranked mon_day = {{"192.0.2.2", {500, 0}},
-                          {"192.0.2.1", {100, 200}},
-                          {"192.0.2.3", {0, 300}},
-                          {"192.0.2.4", {1, 1}}};
+  const Ranked mon_day = {
+      {"192.0.2.2", {500, 0}}, {"192.0.2.1", {100, 200}}, {"192.0.2.3", {0, 300}}, {"192.0.2.4", {1, 1}}};
   EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 10), mon_day) << "users are not IPs; Tuesday is not Monday";
   EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 2), Ranked(mon_day.begin(), mon_day.begin() + 2));
   EXPECT_EQ(top(PrincipalKind::kIp, "day", "2025-03-10", 1), Ranked(mon_day.begin(), mon_day.begin() + 1));
