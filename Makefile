@@ -42,6 +42,7 @@ bench: deps gate-build
 	bench/e2e/btest_load.sh build/bench
 	bench/e2e/btest_auth.sh build/bench
 	bench/e2e/pro_load.sh build/bench
+	bench/e2e/pro_web.sh build/bench
 	bench/e2e/scan_connect.sh build/bench
 	bench/e2e/scan_syn.sh build/bench
 	bench/e2e/scan_rate.sh build/bench

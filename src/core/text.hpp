@@ -1,4 +1,4 @@
-// core/text.hpp — make untrusted text safe to echo in a one-line message.
+// core/text.hpp — make untrusted text safe to echo in a one-line message or in markup.
 #pragma once
 
 #include <string>
@@ -40,6 +40,37 @@ namespace linerate::core {
     out += "...";
   }
   out += "'";
+  return out;
+}
+
+/// Text made safe inside HTML or XML elements and quoted attributes: & < > " '
+/// become entities (&#39; for the quote, valid in both). Bytes pass through
+/// otherwise; callers that need valid UTF-8 or no control characters check
+/// those themselves.
+[[nodiscard]] inline std::string markup_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "core/units.hpp"
 
 namespace linerate::btest::pro::web {
@@ -25,32 +26,6 @@ constexpr double kTop = 28;
 constexpr double kBottom = 34;
 constexpr double kPlotW = kWidth - kLeft - kRight;
 constexpr double kPlotH = kHeight - kTop - kBottom;
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 /// The smallest m x 10^k >= v (and >= 1) for m in a list of round steps whose
 /// quarters are round too, so the four grid lines read well.
@@ -93,16 +68,47 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
     lines.push_back({"out", "sent (server to client)", "#d95f02", {}});
   }
   Series lost{"lost", "lost datagrams", "#c0392b", {}};
-  std::vector<uint32_t> seconds;
+  std::vector<uint32_t> seconds;  // the first second of each point
+  std::size_t drawn_count = 0;
+  for (const IntervalRow& iv : intervals) {
+    drawn_count += drawn(iv) ? 1 : 0;
+  }
+  // One point per second up to kMaxPoints; a longer test gets one point per
+  // `group` seconds (their average rate, their sum of lost datagrams), so the
+  // chart of an hour-long test stays small enough to refresh every second.
+  const std::size_t group = std::max<std::size_t>(1, (drawn_count + kMaxPoints - 1) / kMaxPoints);
+  uint64_t sum_in = 0;
+  uint64_t sum_out = 0;
+  uint64_t sum_lost = 0;
+  uint64_t sum_ms = 0;
+  std::size_t in_group = 0;
   for (const IntervalRow& iv : intervals) {
     if (!drawn(iv)) {
       continue;
     }
-    for (Series& s : lines) {
-      s.values.push_back(bits_per_second(s.name[0] == 'i' ? iv.bytes_in : iv.bytes_out, iv.duration_ms));
+    if (in_group == 0) {
+      seconds.push_back(iv.second);
     }
-    lost.values.push_back(iv.lost);
-    seconds.push_back(iv.second);
+    sum_in += iv.bytes_in;
+    sum_out += iv.bytes_out;
+    sum_lost += iv.lost;
+    sum_ms += iv.duration_ms;
+    if (++in_group == group) {
+      const auto ms = static_cast<uint32_t>(std::min<uint64_t>(sum_ms, UINT32_MAX));
+      for (Series& s : lines) {
+        s.values.push_back(bits_per_second(s.name[0] == 'i' ? sum_in : sum_out, ms));
+      }
+      lost.values.push_back(sum_lost);
+      sum_in = sum_out = sum_lost = sum_ms = 0;
+      in_group = 0;
+    }
+  }
+  if (in_group > 0) {
+    const auto ms = static_cast<uint32_t>(std::min<uint64_t>(sum_ms, UINT32_MAX));
+    for (Series& s : lines) {
+      s.values.push_back(bits_per_second(s.name[0] == 'i' ? sum_in : sum_out, ms));
+    }
+    lost.values.push_back(sum_lost);
   }
   const std::size_t n = seconds.size();
   uint64_t max_bps = 0;
@@ -125,11 +131,11 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
   auto put = std::back_inserter(out);
   fmt::format_to(put,
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {} {}\" width=\"{}\" "
-                 "height=\"{}\" role=\"img\" data-session=\"{}\" data-points=\"{}\">\n",
-                 kWidth, kHeight, kWidth, kHeight, session.id, n);
-  fmt::format_to(
-      put, "<title>{}</title>\n",
-      xml_escape(fmt::format("Session {}: {} {} throughput per second", session.id, session.proto, session.direction)));
+                 "height=\"{}\" role=\"img\" data-session=\"{}\" data-points=\"{}\" data-seconds-per-point=\"{}\">\n",
+                 kWidth, kHeight, kWidth, kHeight, session.id, n, group);
+  fmt::format_to(put, "<title>{}</title>\n",
+                 core::markup_escape(fmt::format("Session {}: {} {} throughput per second", session.id, session.proto,
+                                                 session.direction)));
   fmt::format_to(put, "<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", kWidth, kHeight);
   // Grid and left axis: 0, 1/4 ... 4/4 of the ceiling.
   for (int g = 0; g <= 4; ++g) {
@@ -138,7 +144,7 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
     fmt::format_to(put,
                    "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e3e6ea\"/>"
                    "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{}</text>\n",
-                   kLeft, y, kLeft + kPlotW, y, kLeft - 6, y + 4, xml_escape(core::format_rate(v)));
+                   kLeft, y, kLeft + kPlotW, y, kLeft - 6, y + 4, core::markup_escape(core::format_rate(v)));
     if (udp) {
       fmt::format_to(put, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"{}\">{:g}</text>\n",
                      kLeft + kPlotW + 6, y + 4, lost.color, lost_top * g / 4);
@@ -189,8 +195,8 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
                      "<circle class=\"pt {}\" data-second=\"{}\" data-value=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" "
                      "r=\"3\" fill=\"{}\"><title>{}</title></circle>\n",
                      s.name, seconds[i], s.values[i], x_of(i), y_of(static_cast<double>(s.values[i]), y_top), s.color,
-                     xml_escape(fmt::format("second {}: {}", seconds[i] + 1,
-                                            core::format_rate(static_cast<double>(s.values[i])))));
+                     core::markup_escape(fmt::format("second {}: {}", seconds[i] + 1,
+                                                     core::format_rate(static_cast<double>(s.values[i])))));
     }
   }
   // Legend.
@@ -206,7 +212,7 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
     fmt::format_to(put,
                    "<rect x=\"{:.1f}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{:.1f}\" y=\"18\" "
                    "font-size=\"12\" fill=\"#333\">{}</text>\n",
-                   lx, s->color, lx + 16, xml_escape(s->label));
+                   lx, s->color, lx + 16, core::markup_escape(s->label));
     lx += 16 + 7.0 * static_cast<double>(std::string_view(s->label).size()) + 18;
   }
   out += "</svg>\n";

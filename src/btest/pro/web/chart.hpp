@@ -5,6 +5,7 @@
 // <circle class="pt SERIES" data-second="S" data-value="V"> (SERIES "in", "out"
 // or "lost"; V in bits per second, or datagrams for "lost"), so a test can read
 // back exactly what was drawn (docs/api.md).
+#include <cstddef>
 #include <cstdint>
 #pragma once
 
@@ -23,6 +24,11 @@ namespace linerate::btest::pro::web {
 /// second (its bytes are in the session's totals, and the API lists it with
 /// "partial": true), so a 5-second test draws 5 points.
 inline constexpr uint32_t kMinDrawnMs = 500;
+
+/// At most this many points per series: a longer test is drawn with one point
+/// per ceil(seconds / kMaxPoints) seconds (their average; lost datagrams summed),
+/// and the <svg> says so in data-seconds-per-point.
+inline constexpr std::size_t kMaxPoints = 600;
 [[nodiscard]] inline bool drawn(const IntervalRow& r) { return r.duration_ms >= kMinDrawnMs; }
 
 /// The chart of `intervals` (ordered by second) of a session. Which series are

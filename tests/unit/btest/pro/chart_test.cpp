@@ -78,6 +78,22 @@ TEST(WebChart, RateOverTheIntervalsOwnLength) {
   EXPECT_TRUE(drawn(iv(0, 1, 1, 0, 500)));
 }
 
+TEST(WebChart, LongTestsAreDrawnWithOnePointPerGroupOfSeconds) {
+  std::vector<IntervalRow> rows;
+  for (uint32_t i = 0; i < 3600; ++i) {
+    rows.push_back(iv(i, i % 2 == 0 ? 1000 : 3000, 0, 1));  // average of each pair: 2000 B/s
+  }
+  const std::string svg = svg_chart(session("udp", "transmit"), rows);
+  auto in = points(svg, "in");
+  ASSERT_EQ(in.size(), 600u);  // kMaxPoints
+  EXPECT_NE(svg.find("data-seconds-per-point=\"6\""), std::string::npos);
+  for (std::size_t k = 0; k < in.size(); ++k) {
+    EXPECT_EQ(in[k].first, static_cast<int>(k * 6));
+    EXPECT_EQ(in[k].second, 16'000u);  // 2000 B/s = 16 kbit/s
+  }
+  EXPECT_EQ(points(svg, "lost")[0].second, 6u);  // summed over the group
+}
+
 TEST(WebChart, EmptySessionIsWellFormed) {
   const std::string svg = svg_chart(session("tcp", "transmit"), {});
   EXPECT_NE(svg.find("waiting for the first second"), std::string::npos);
