@@ -34,7 +34,7 @@ struct LiveTest {
   std::string direction;  // the client's view
   uint32_t connections = 1;
   int64_t started_unix_ms = 0;
-  std::atomic<uint32_t> seconds{0};  // full seconds so far
+  std::atomic<uint32_t> seconds{0};  // intervals reported so far (one a second)
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
   std::atomic<uint64_t> lost{0};

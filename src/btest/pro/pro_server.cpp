@@ -339,13 +339,16 @@ class Writer {
           settle(batch);
           batch = WriteBatch{};
           failures = 0;
-        } else if (flush_ok = false; ++failures >= kMaxAttempts) {
-          log_->error("database: dropping a batch after {} failed writes: {}", failures, r.error().message());
-          settle(batch);
-          batch = WriteBatch{};
-          failures = 0;
         } else {
-          log_->warn("database write failed (will retry): {}", r.error().message());
+          flush_ok = false;
+          if (++failures >= kMaxAttempts) {
+            log_->error("database: dropping a batch after {} failed writes: {}", failures, r.error().message());
+            settle(batch);
+            batch = WriteBatch{};
+            failures = 0;
+          } else {
+            log_->warn("database write failed (will retry): {}", r.error().message());
+          }
         }
       }
       if (work) {
