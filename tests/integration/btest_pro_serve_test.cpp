@@ -18,10 +18,12 @@
 //     "duration < 5 s" of a 10 s test is a functional bound (the test stopped at
 //     the quota), not a benchmark.
 //
-// run_server does not report its bound port, so the fixture picks a free one
-// (bind 127.0.0.1:0, read it, close) and retries with a new one if the server
-// cannot bind it; readiness is the btest HELLO on a probe connection, which also
-// proves that the listener is ours and not another program's.
+// The in-process server binds port 0 and reports it through
+// ServeConfig::on_ready (pro_in_process.hpp). The btest-pro binary cannot, so
+// for it the fixture picks a free port (bind 127.0.0.1:0, read it, close),
+// retries with a new one if the server cannot bind it, and takes the btest
+// HELLO on a probe connection as readiness, which also proves that the
+// listener is ours and not another program's.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -53,6 +55,7 @@
 #include "btest/udp_batch.hpp"
 #include "core/interrupt.hpp"
 #include "pro_backends.hpp"
+#include "pro_in_process.hpp"
 
 #ifndef LR_BTEST_PRO_BIN
 #error "LR_BTEST_PRO_BIN must name the btest-pro binary"
@@ -61,6 +64,8 @@
 namespace linerate::btest::pro {
 namespace {
 
+using linerate::testing::InProcessServer;
+using linerate::testing::kSigpipeIgnored;
 using linerate::testing::TempDir;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -70,13 +75,6 @@ constexpr uint64_t kMB = 1'000'000;
 constexpr uint64_t kTcpBatch = kTcpWriteBytes;  // 256 KiB: one send or receive batch
 const std::string kServerName = "serve-test";
 const std::string kLoopback = "127.0.0.1";
-
-// A client that writes to a connection the server has closed (quota reached on
-// "in") must get EPIPE, not die.
-const bool kSigpipeIgnored = [] {
-  ::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -126,16 +124,7 @@ bool btest_hello(uint16_t port) {
 
 /// Poll `pred` every 20 ms for at most `limit`.
 bool eventually(const std::function<bool()>& pred, milliseconds limit = milliseconds(5000)) {
-  const auto deadline = SteadyClock::now() + limit;
-  for (;;) {
-    if (pred()) {
-      return true;
-    }
-    if (SteadyClock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  return linerate::testing::poll_until(pred, limit, milliseconds(20));
 }
 
 User make_user(const std::string& name, const std::string& password, const Limits& limits = {}, bool md5 = false,
@@ -157,56 +146,6 @@ Limits day_limits(uint64_t total, uint64_t in, uint64_t out) {
   l.day = DirLimits{total, in, out};
   return l;
 }
-
-/// run_server on a thread of this process.
-class InProcessServer {
- public:
-  ~InProcessServer() { (void)stop(); }
-
-  /// Start on a free port and wait until it greets a probe connection. "" or the error.
-  std::string start(ServeConfig cfg) {
-    std::string last_error = "no attempt";
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      cfg_ = cfg;
-      cfg_.server.port = free_port();
-      stop_ = std::make_unique<core::Interrupt>();
-      finished_.store(false);
-      result_ = {};
-      thread_ = std::thread([this] {
-        result_ = run_server(cfg_, *stop_);
-        finished_.store(true, std::memory_order_release);
-      });
-      const bool up = eventually([this] { return finished_.load(std::memory_order_acquire) || btest_hello(port()); },
-                                 milliseconds(10'000));
-      if (up && !finished_.load(std::memory_order_acquire)) {
-        return {};
-      }
-      stop_->request();
-      thread_.join();
-      last_error = result_ ? std::string("did not greet within 10 s") : result_.error().message();
-    }
-    return "btest-pro did not start: " + last_error;
-  }
-
-  /// Stop and join; the writer has flushed when this returns. The run_server result.
-  core::Result<void> stop() {
-    if (!thread_.joinable()) {
-      return {};
-    }
-    stop_->request();
-    thread_.join();
-    return result_;
-  }
-
-  [[nodiscard]] uint16_t port() const { return cfg_.server.port; }
-
- private:
-  ServeConfig cfg_;
-  std::unique_ptr<core::Interrupt> stop_;
-  std::thread thread_;
-  std::atomic<bool> finished_{false};
-  core::Result<void> result_;
-};
 
 /// The btest-pro binary as a child process (dies with the test via PDEATHSIG).
 class ServerProcess {
@@ -323,6 +262,7 @@ class ServeTest : public ::testing::Test {
     ServeConfig cfg;
     cfg.db_url = url_;
     cfg.server.listen = {kLoopback};
+    cfg.server.port = 0;  // the kernel picks; InProcessServer learns it from on_ready
     cfg.server.auth_method = method;
     cfg.server.quiet = true;
     cfg.server_name = kServerName;
@@ -339,7 +279,7 @@ class ServeTest : public ::testing::Test {
                       milliseconds duration) const {
     ClientConfig c;
     c.host = kLoopback;
-    c.port = server_.port();
+    c.port = server_.btest_port();
     c.proto = proto;
     c.direction = dir;
     c.duration = duration;

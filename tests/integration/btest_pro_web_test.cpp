@@ -52,10 +52,13 @@
 #include "btest/udp_batch.hpp"
 #include "core/interrupt.hpp"
 #include "pro_backends.hpp"
+#include "pro_in_process.hpp"
 
 namespace linerate::btest::pro {
 namespace {
 
+using linerate::testing::InProcessServer;
+using linerate::testing::kSigpipeIgnored;
 using linerate::testing::TempDir;
 using nlohmann::json;
 using std::chrono::milliseconds;
@@ -70,23 +73,9 @@ const std::string kOtherIp = "10.9.8.7";
 const std::string kToken = "web-test-admin-token-0123456789";
 const std::string kServerName = "web-test";
 
-const bool kSigpipeIgnored = [] {
-  ::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
-
 /// Poll `pred` every 50 ms for at most `limit`.
 bool eventually(const std::function<bool()>& pred, milliseconds limit = milliseconds(10'000)) {
-  const auto deadline = SteadyClock::now() + limit;
-  for (;;) {
-    if (pred()) {
-      return true;
-    }
-    if (SteadyClock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
+  return linerate::testing::poll_until(pred, limit, milliseconds(50));
 }
 
 User make_user(const std::string& name, const std::string& password, const Limits& limits = {},
@@ -257,60 +246,6 @@ class Web {
   }
 
   httplib::Client cli_;
-};
-
-/// run_server on a thread of this process, with the web dashboard on 127.0.0.1:0.
-class InProcessServer {
- public:
-  ~InProcessServer() { (void)stop(); }
-
-  /// "" once both listeners are bound, or the error.
-  std::string start(ServeConfig cfg) {
-    (void)stop();
-    cfg_ = std::move(cfg);
-    btest_port_.store(0);
-    web_port_.store(0);
-    cfg_.on_ready = [this](uint16_t btest_port, uint16_t web_port) {
-      web_port_.store(web_port);
-      btest_port_.store(btest_port);
-    };
-    stop_ = std::make_unique<core::Interrupt>();
-    finished_.store(false);
-    result_ = {};
-    thread_ = std::thread([this] {
-      result_ = run_server(cfg_, *stop_);
-      finished_.store(true, std::memory_order_release);
-    });
-    const bool up = eventually([this] { return finished_.load(std::memory_order_acquire) || btest_port_.load() != 0; },
-                               milliseconds(15'000));
-    if (up && !finished_.load(std::memory_order_acquire)) {
-      return {};
-    }
-    stop_->request();
-    thread_.join();
-    return "btest-pro did not start: " + (result_ ? std::string("not ready within 15 s") : result_.error().message());
-  }
-
-  core::Result<void> stop() {
-    if (!thread_.joinable()) {
-      return {};
-    }
-    stop_->request();
-    thread_.join();
-    return result_;
-  }
-
-  [[nodiscard]] uint16_t btest_port() const { return btest_port_.load(); }
-  [[nodiscard]] uint16_t web_port() const { return web_port_.load(); }
-
- private:
-  ServeConfig cfg_;
-  std::unique_ptr<core::Interrupt> stop_;
-  std::thread thread_;
-  std::atomic<bool> finished_{false};
-  std::atomic<uint16_t> btest_port_{0};
-  std::atomic<uint16_t> web_port_{0};
-  core::Result<void> result_;
 };
 
 template <typename Backend>
