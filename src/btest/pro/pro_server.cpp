@@ -272,8 +272,7 @@ class Writer {
       for (auto [mine, theirs, out] : {std::tuple{&w.day, &at.day, &sum.day}, std::tuple{&w.week, &at.week, &sum.week},
                                        std::tuple{&w.month, &at.month, &sum.month}}) {
         if (*mine == *theirs) {
-          out->in += u.in;
-          out->out += u.out;
+          *out += u;
         }
       }
     }
@@ -643,11 +642,7 @@ class Policy final : public ServerPolicy {
       }
       used = *u;
     }
-    for (auto [w, p] : {std::pair{&used.day, &pending.day}, std::pair{&used.week, &pending.week},
-                        std::pair{&used.month, &pending.month}}) {
-      w->in += p->in;
-      w->out += p->out;
-    }
+    used += pending;
     auto b = std::make_shared<PrincipalBudget>(who, limits, used, windows);
     if (it != budgets_.end() && it->second->active > 0) {
       // The window or the limits changed while tests run: they keep the old
@@ -761,14 +756,16 @@ core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& sto
   if (cfg.server.auth_method == AuthMethod::kNone) {
     return core::fail("serve: btest-pro needs an authentication method (--auth ecsrp5 or md5)");
   }
-  ServeConfig web_cfg = cfg;  // with the token read from --admin-token-file
+  // The admin token is read first: a bad token file stops the start before
+  // anything listens or logs.
+  std::string admin_token = cfg.admin_token;
   if (!cfg.admin_token_file.empty()) {
     auto text = core::read_file_capped(cfg.admin_token_file, 4096);
     if (!text) {
       return core::fail("--admin-token-file: " + text.error().message());
     }
-    web_cfg.admin_token = text->substr(0, text->find_first_of("\r\n"));
-    if (auto t = web::check_token(web_cfg.admin_token); !t) {
+    admin_token = text->substr(0, text->find_first_of("\r\n"));
+    if (auto t = web::check_token(admin_token); !t) {
       return core::fail("--admin-token-file " + cfg.admin_token_file + ": " + t.error());
     }
   }
@@ -809,7 +806,10 @@ core::Result<void> run_server(const ServeConfig& cfg, const core::Interrupt& sto
   // side slows only itself (web/server.hpp).
   std::unique_ptr<web::WebServer> dashboard;
   if (!cfg.web_listen.empty()) {
-    web::WebContext ctx{web_cfg, (*server)->port(), monitor,
+    web::WebContext ctx{cfg,
+                        admin_token,
+                        (*server)->port(),
+                        monitor,
                         [&writer](const Principal& who, const WindowStarts& at) { return writer.pending(who, at); },
                         [policy] { return policy->now(); }};
     auto w = web::WebServer::start(std::move(ctx));

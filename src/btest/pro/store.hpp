@@ -78,12 +78,24 @@ struct Usage {
   uint64_t in = 0;
   uint64_t out = 0;
   [[nodiscard]] uint64_t total() const { return in + out; }
+  Usage& operator+=(const Usage& o) {
+    in += o.in;
+    out += o.out;
+    return *this;
+  }
 };
 
 struct UsageByWindow {
   Usage day;
   Usage week;
   Usage month;
+  /// Window by window (e.g. committed usage plus what the writer still holds).
+  UsageByWindow& operator+=(const UsageByWindow& o) {
+    day += o.day;
+    week += o.week;
+    month += o.month;
+    return *this;
+  }
 };
 
 /// Bytes to add to a principal's three windows (the windows the bytes were moved in).

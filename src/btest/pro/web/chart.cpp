@@ -82,6 +82,15 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
   uint64_t sum_lost = 0;
   uint64_t sum_ms = 0;
   std::size_t in_group = 0;
+  auto close_group = [&] {
+    const auto ms = static_cast<uint32_t>(std::min<uint64_t>(sum_ms, UINT32_MAX));
+    for (Series& s : lines) {
+      s.values.push_back(bits_per_second(s.name[0] == 'i' ? sum_in : sum_out, ms));
+    }
+    lost.values.push_back(sum_lost);
+    sum_in = sum_out = sum_lost = sum_ms = 0;
+    in_group = 0;
+  };
   for (const IntervalRow& iv : intervals) {
     if (!drawn(iv)) {
       continue;
@@ -94,21 +103,11 @@ std::string svg_chart(const SessionRow& session, const std::vector<IntervalRow>&
     sum_lost += iv.lost;
     sum_ms += iv.duration_ms;
     if (++in_group == group) {
-      const auto ms = static_cast<uint32_t>(std::min<uint64_t>(sum_ms, UINT32_MAX));
-      for (Series& s : lines) {
-        s.values.push_back(bits_per_second(s.name[0] == 'i' ? sum_in : sum_out, ms));
-      }
-      lost.values.push_back(sum_lost);
-      sum_in = sum_out = sum_lost = sum_ms = 0;
-      in_group = 0;
+      close_group();
     }
   }
   if (in_group > 0) {
-    const auto ms = static_cast<uint32_t>(std::min<uint64_t>(sum_ms, UINT32_MAX));
-    for (Series& s : lines) {
-      s.values.push_back(bits_per_second(s.name[0] == 'i' ? sum_in : sum_out, ms));
-    }
-    lost.values.push_back(sum_lost);
+    close_group();
   }
   const std::size_t n = seconds.size();
   uint64_t max_bps = 0;

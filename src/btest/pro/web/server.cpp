@@ -275,8 +275,8 @@ struct WebServer::Impl {
     }
     const bool api = r->is_api();
     Caller caller{canonical_ip(req.remote_addr),
-                  token_matches(ctx.cfg.admin_token, presented_token(req.get_header_value("Authorization"),
-                                                                     req.get_header_value("Cookie")))};
+                  token_matches(ctx.admin_token, presented_token(req.get_header_value("Authorization"),
+                                                                 req.get_header_value("Cookie")))};
     if (r->endpoint == Endpoint::kAdminLogin || r->endpoint == Endpoint::kAdminLogout) {
       login(req, res, r->endpoint == Endpoint::kAdminLogin);
       return;
@@ -306,7 +306,7 @@ struct WebServer::Impl {
       case Endpoint::kAdminUsers:
       case Endpoint::kAdminTopIps:
       case Endpoint::kAdminRejections:
-        if (ctx.cfg.admin_token.empty()) {
+        if (ctx.admin_token.empty()) {
           return HttpError{403, "admin access is off: start the server with --admin-token or --admin-token-file"};
         }
         if (!c.admin) {
@@ -337,7 +337,7 @@ struct WebServer::Impl {
       res.status = 204;
       return;
     }
-    if (ctx.cfg.admin_token.empty()) {
+    if (ctx.admin_token.empty()) {
       send_error(res, HttpError{403, "admin access is off: start the server with --admin-token"}, true);
       return;
     }
@@ -345,11 +345,11 @@ struct WebServer::Impl {
       send_error(res, HttpError{400, "send exactly one form field: token"}, true);
       return;
     }
-    if (!token_matches(ctx.cfg.admin_token, req.get_param_value("token"))) {
+    if (!token_matches(ctx.admin_token, req.get_param_value("token"))) {
       send_error(res, HttpError{401, "wrong admin token"}, true);
       return;
     }
-    res.set_header("Set-Cookie", "btest_admin=" + ctx.cfg.admin_token + "; Path=/; HttpOnly; SameSite=Strict");
+    res.set_header("Set-Cookie", "btest_admin=" + ctx.admin_token + "; Path=/; HttpOnly; SameSite=Strict");
     res.status = 204;
   }
 
@@ -381,18 +381,8 @@ struct WebServer::Impl {
         return {};
       case Endpoint::kHealthz:
         return healthz(res);
-      case Endpoint::kIpSessions: {
-        auto rows = db.with([&](Store& s) { return s.recent_sessions(r.ip, q.limit); });
-        if (!rows) {
-          return tl::unexpected(db_error(rows.error()));
-        }
-        json list = json::array();
-        for (const auto& s : *rows) {
-          list.push_back(session_json(s));
-        }
-        send_json(res, {{"ip", r.ip}, {"sessions", std::move(list)}});
-        return {};
-      }
+      case Endpoint::kIpSessions:
+        return sessions(r.ip, q.limit, res);
       case Endpoint::kIpQuota:
         return quota(r.ip, res);
       case Endpoint::kIpExport:
@@ -405,18 +395,8 @@ struct WebServer::Impl {
       case Endpoint::kAdminLive:
         send_json(res, live_json());
         return {};
-      case Endpoint::kAdminSessions: {
-        auto rows = db.with([&](Store& s) { return s.recent_sessions("", q.limit); });
-        if (!rows) {
-          return tl::unexpected(db_error(rows.error()));
-        }
-        json list = json::array();
-        for (const auto& s : *rows) {
-          list.push_back(session_json(s));
-        }
-        send_json(res, {{"sessions", std::move(list)}});
-        return {};
-      }
+      case Endpoint::kAdminSessions:
+        return sessions("", q.limit, res);
       case Endpoint::kAdminUsers:
         return users(q, res);
       case Endpoint::kAdminTopIps:
@@ -488,6 +468,24 @@ struct WebServer::Impl {
     return {{"sessions", std::move(list)}};
   }
 
+  /// Recent sessions of `ip`, or of every address when it is empty (admin).
+  HttpResult<void> sessions(const std::string& ip, uint32_t limit, httplib::Response& res) {
+    auto rows = db.with([&](Store& s) { return s.recent_sessions(ip, limit); });
+    if (!rows) {
+      return tl::unexpected(db_error(rows.error()));
+    }
+    json list = json::array();
+    for (const auto& s : *rows) {
+      list.push_back(session_json(s));
+    }
+    json body = {{"sessions", std::move(list)}};
+    if (!ip.empty()) {
+      body["ip"] = ip;
+    }
+    send_json(res, body);
+    return {};
+  }
+
   HttpResult<void> healthz(httplib::Response& res) {
     auto ping = db.with([](Store& s) { return s.recent_rejections(1); });
     json body = {{"status", "ok"},
@@ -510,11 +508,7 @@ struct WebServer::Impl {
     if (!used) {
       return used;
     }
-    for (auto [u, p] : {std::pair{&used->day, &pending.day}, std::pair{&used->week, &pending.week},
-                        std::pair{&used->month, &pending.month}}) {
-      u->in += p->in;
-      u->out += p->out;
-    }
+    *used += pending;
     return used;
   }
 
@@ -696,8 +690,8 @@ core::Result<std::unique_ptr<WebServer>> WebServer::start(WebContext ctx) {
   if (!listen) {
     return core::fail(listen.error());
   }
-  if (!ctx.cfg.admin_token.empty()) {
-    if (auto t = check_token(ctx.cfg.admin_token); !t) {
+  if (!ctx.admin_token.empty()) {
+    if (auto t = check_token(ctx.admin_token); !t) {
       return core::fail("--admin-token: " + t.error());
     }
   }

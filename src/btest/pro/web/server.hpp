@@ -23,7 +23,9 @@
 namespace linerate::btest::pro::web {
 
 struct WebContext {
-  const ServeConfig& cfg;  // web_listen, admin_token, limits and btest settings shown
+  const ServeConfig& cfg;  // web_listen, limits and btest settings shown
+  /// --admin-token, or the first line of --admin-token-file; empty = admin access off.
+  std::string admin_token;
   uint16_t btest_port = 0;
   Monitor& monitor;
   /// Usage the writer has counted but not yet committed (Writer::pending).

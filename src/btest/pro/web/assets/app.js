@@ -119,7 +119,7 @@
     }
     const d = new Date(ms);
     return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-      `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+        `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
   }
 
   function isoTime(unixMs) {
@@ -245,38 +245,42 @@
       });
     }
     const head = el('thead', null, el('tr', null, headers.map((h) => {
-      const [label, cls] = Array.isArray(h) ? h : [h, ''];
-      return el('th', {class: cls || null, scope: 'col'}, label);
-    })));
-    const body = el('tbody', null, rows.length ? rows
-      : el('tr', {class: 'empty'}, el('td', {colspan: headers.length}, emptyText)));
+                      const [label, cls] = Array.isArray(h) ? h : [h, ''];
+                      return el('th', {class: cls || null, scope: 'col'}, label);
+                    })));
+    const body = el(
+        'tbody', null, rows.length ? rows : el('tr', {class: 'empty'}, el('td', {colspan: headers.length}, emptyText)));
     return el('div', {class: 'table-wrap'}, el('table', attrs || null, head, body));
   }
 
   // Copy-to-clipboard button for a <code> block; without the async clipboard
   // API (plain http to a non-local host) it selects the text instead.
   function copyButton(codeNode) {
-    return el('button', {
-      type: 'button',
-      class: 'copy',
-      title: 'Copy to clipboard',
-      onclick: async (ev) => {
-        const btn = ev.currentTarget;
-        const text = codeNode.textContent;
-        try {
-          await navigator.clipboard.writeText(text);
-          btn.textContent = 'Copied';
-        } catch (e) {
-          const range = document.createRange();
-          range.selectNodeContents(codeNode);
-          const sel = window.getSelection();
-          sel.removeAllRanges();
-          sel.addRange(range);
-          btn.textContent = 'Selected';
-        }
-        setTimeout(() => { btn.textContent = 'Copy'; }, 1500);
-      },
-    }, 'Copy');
+    return el(
+        'button', {
+          type: 'button',
+          class: 'copy',
+          title: 'Copy to clipboard',
+          onclick: async (ev) => {
+            const btn = ev.currentTarget;
+            const text = codeNode.textContent;
+            try {
+              await navigator.clipboard.writeText(text);
+              btn.textContent = 'Copied';
+            } catch (e) {
+              const range = document.createRange();
+              range.selectNodeContents(codeNode);
+              const sel = window.getSelection();
+              sel.removeAllRanges();
+              sel.addRange(range);
+              btn.textContent = 'Selected';
+            }
+            setTimeout(() => {
+              btn.textContent = 'Copy';
+            }, 1500);
+          },
+        },
+        'Copy');
   }
 
   function commandBlock(text, label) {
@@ -322,7 +326,8 @@
       try {
         const body = await res.json();
         if (body && body.error) line = `chart: ${body.error}`;
-      } catch (e) { /* not JSON */ }
+      } catch (e) { /* not JSON */
+      }
       replaceChildren(container, el('p', {class: 'muted'}, line));
       return false;
     }
@@ -343,7 +348,8 @@
     for (const node of [root, ...root.querySelectorAll('*')]) {
       for (const attr of Array.from(node.attributes)) {
         const name = attr.name.toLowerCase();
-        if (name.startsWith('on') || ((name === 'href' || name === 'xlink:href') && /^\s*javascript:/i.test(attr.value))) {
+        if (name.startsWith('on') ||
+            ((name === 'href' || name === 'xlink:href') && /^\s*javascript:/i.test(attr.value))) {
           node.removeAttribute(attr.name);
         }
       }
@@ -391,18 +397,22 @@
 
     const authText = $('auth-text');
     if (auth === 'ecsrp5') {
-      replaceChildren(authText, 'This server authenticates with ', el('strong', null, 'EC-SRP5'),
-        ', which needs RouterOS 6.43 or newer (btest: the default).');
+      replaceChildren(
+          authText, 'This server authenticates with ', el('strong', null, 'EC-SRP5'),
+          ', which needs RouterOS 6.43 or newer (btest: the default).');
     } else if (auth === 'md5') {
-      replaceChildren(authText, 'This server authenticates with ', el('strong', null, 'MD5'),
-        ', the method of RouterOS before 6.43.');
+      replaceChildren(
+          authText, 'This server authenticates with ', el('strong', null, 'MD5'),
+          ', the method of RouterOS before 6.43.');
     } else {
-      replaceChildren(authText, 'Authentication: ', el('strong', null, bt.auth || 'unknown'),
-        '. EC-SRP5 needs RouterOS 6.43 or newer; MD5 is for older versions.');
+      replaceChildren(
+          authText, 'Authentication: ', el('strong', null, bt.auth || 'unknown'),
+          '. EC-SRP5 needs RouterOS 6.43 or newer; MD5 is for older versions.');
     }
     const portNote = $('port-note');
     if (port !== 2000) {
-      portNote.textContent = `RouterOS always connects to port 2000; this server listens on ${port}, so use btest (or a port forward) from RouterOS.`;
+      portNote.textContent = `RouterOS always connects to port 2000; this server listens on ${
+          port}, so use btest (or a port forward) from RouterOS.`;
       portNote.hidden = false;
     }
 
@@ -410,18 +420,27 @@
     const lim = s.ip_limits || {};
     const rows = ['day', 'week', 'month'].map((w) => {
       const l = lim[w] || {};
-      return el('tr', {'data-window': w},
-        el('th', {scope: 'row'}, w === 'day' ? 'Per day' : w === 'week' ? 'Per week' : 'Per month'),
-        el('td', {class: 'num'}, fmtLimit(l.total)),
-        el('td', {class: 'num'}, fmtLimit(l.in)),
-        el('td', {class: 'num'}, fmtLimit(l.out)));
+      return el(
+          'tr', {'data-window': w},
+          el('th', {scope: 'row'},
+             w === 'day'      ? 'Per day' :
+                 w === 'week' ? 'Per week' :
+                                'Per month'),
+          el('td', {class: 'num'}, fmtLimit(l.total)), el('td', {class: 'num'}, fmtLimit(l.in)),
+          el('td', {class: 'num'}, fmtLimit(l.out)));
     });
-    replaceChildren($('limits'), table(['Window', ['In + out', 'num'], ['Upload (in)', 'num'], ['Download (out)', 'num']],
-      rows, '', {class: 'compact'}));
+    replaceChildren(
+        $('limits'),
+        table(
+            ['Window', ['In + out', 'num'], ['Upload (in)', 'num'], ['Download (out)', 'num']], rows, '',
+            {class: 'compact'}));
     const udp = Array.isArray(bt.udp_ports) ? bt.udp_ports : [];
     const facts = [
       ['Maximum test length', Number(bt.max_duration_s) > 0 ? fmtDuration(bt.max_duration_s) : 'unlimited'],
-      ['UDP ports', udp.length === 2 ? (udp[0] === udp[1] ? String(udp[0]) : `${udp[0]}–${udp[1]}`) : (udp.join(', ') || '–')],
+      [
+        'UDP ports',
+        udp.length === 2 ? (udp[0] === udp[1] ? String(udp[0]) : `${udp[0]}–${udp[1]}`) : (udp.join(', ') || '–')
+      ],
       ['Tests at once (server)', Number(bt.max_sessions) > 0 ? fmtCount(bt.max_sessions) : 'unlimited'],
       ['Connections per address', Number(bt.max_conn_per_ip) > 0 ? fmtCount(bt.max_conn_per_ip) : 'unlimited'],
       ['Quota time zone', s.time_zone || 'UTC'],
@@ -438,8 +457,11 @@
         ['Sent', fmtBytes(st.bytes_out)],
         ['Refused', fmtCount(st.rejections)],
       ];
-      replaceChildren($('stats'), items.map(([k, v]) => el('div', {class: 'stat'},
-        el('div', {class: 'stat-value'}, v), el('div', {class: 'stat-label'}, k))));
+      replaceChildren(
+          $('stats'),
+          items.map(
+              ([k, v]) => el(
+                  'div', {class: 'stat'}, el('div', {class: 'stat-value'}, v), el('div', {class: 'stat-label'}, k))));
     };
     if (statsRes.ok) {
       drawStats(statsRes.body);
@@ -474,23 +496,25 @@
       const over = l > 0 && u >= l;
       const fill = el('div', {class: 'quota-fill'});
       fill.style.width = `${ratio * 100}%`;
-      const track = el('div', {
-        class: `quota-bar${over ? ' over' : ''}${l > 0 ? '' : ' unlimited'}`,
-        'data-window': name,
-        'data-dir': dir,
-        'data-used': String(usedBytes ?? 0),
-        'data-limit': String(limitBytes ?? 0),
-        role: 'progressbar',
-        'aria-valuemin': 0,
-        'aria-valuemax': l > 0 ? l : null,
-        'aria-valuenow': u,
-        'aria-label': `${title} ${label}`,
-      }, fill);
-      const text = l > 0 ? `${fmtBytes(u)} of ${fmtBytes(l)} (${pct < 10 ? pct.toFixed(1) : Math.round(pct)} %)`
-        : `${fmtBytes(u)} used · unlimited`;
-      bars.push(el('div', {class: 'quota-row'},
-        el('div', {class: 'quota-label'}, el('span', null, label), el('span', {class: 'num'}, text)),
-        track));
+      const track =
+          el('div', {
+            class: `quota-bar${over ? ' over' : ''}${l > 0 ? '' : ' unlimited'}`,
+            'data-window': name,
+            'data-dir': dir,
+            'data-used': String(usedBytes ?? 0),
+            'data-limit': String(limitBytes ?? 0),
+            role: 'progressbar',
+            'aria-valuemin': 0,
+            'aria-valuemax': l > 0 ? l : null,
+            'aria-valuenow': u,
+            'aria-label': `${title} ${label}`,
+          },
+             fill);
+      const text = l > 0 ? `${fmtBytes(u)} of ${fmtBytes(l)} (${pct < 10 ? pct.toFixed(1) : Math.round(pct)} %)` :
+                           `${fmtBytes(u)} used · unlimited`;
+      bars.push(
+          el('div', {class: 'quota-row'},
+             el('div', {class: 'quota-label'}, el('span', null, label), el('span', {class: 'num'}, text)), track));
     };
     if (Number(limit.total) > 0) {
       bar('total', used.total, limit.total, 'in + out');
@@ -500,9 +524,9 @@
     } else {
       bar('total', used.total, limit.total, 'in + out');
     }
-    return el('div', {class: 'quota-window', 'data-window': name},
-      el('h3', null, title, w && w.start ? el('span', {class: 'muted'}, ` since ${w.start}`) : null),
-      bars);
+    return el(
+        'div', {class: 'quota-window', 'data-window': name},
+        el('h3', null, title, w && w.start ? el('span', {class: 'muted'}, ` since ${w.start}`) : null), bars);
   }
 
   // A running session's totals are written when it ends; until then the row
@@ -527,28 +551,29 @@
   function sessionRow(s, selected, onSelect, live) {
     const secs = sessionSeconds(s);
     const isUdp = String(s.proto).toLowerCase() === 'udp';
-    const rate = (bytes, dir) => (live ? `now ${fmtBps(live[`bps_${dir}`])}`
-      : secs > 0 ? fmtBps((Number(bytes) * 8) / secs) : '–');
+    const rate = (bytes, dir) =>
+        (live ? `now ${fmtBps(live[`bps_${dir}`])}` :
+             secs > 0 ? fmtBps((Number(bytes) * 8) / secs) :
+                        '–');
     const bytesIn = live ? live.bytes_in : s.bytes_in;
     const bytesOut = live ? live.bytes_out : s.bytes_out;
     const lost = live ? live.lost : s.lost;
-    const tr = el('tr', {
-      class: `session${selected ? ' selected' : ''}`,
-      'data-session-id': s.id,
-      'data-status': s.status,
-      tabindex: 0,
-      'aria-selected': selected ? 'true' : 'false',
-      title: 'Show this test\'s chart',
-    },
-    el('td', {title: isoTime(s.started_unix_ms)}, fmtTime(s.started_unix_ms)),
-    el('td', null, String(s.proto || '').toUpperCase()),
-    el('td', null, kDirectionText[s.direction] || s.direction || '–'),
-    el('td', null, s.user || '–'),
-    el('td', {class: 'num'}, fmtDuration(secs)),
-    el('td', {class: 'num', 'data-field': 'in'}, twoLine(fmtBytes(bytesIn), rate(bytesIn, 'in'))),
-    el('td', {class: 'num', 'data-field': 'out'}, twoLine(fmtBytes(bytesOut), rate(bytesOut, 'out'))),
-    el('td', {class: 'num'}, isUdp ? fmtCount(lost) : '–'),
-    el('td', null, statusBadge(s.status)));
+    const tr =
+        el('tr', {
+          class: `session${selected ? ' selected' : ''}`,
+          'data-session-id': s.id,
+          'data-status': s.status,
+          tabindex: 0,
+          'aria-selected': selected ? 'true' : 'false',
+          title: 'Show this test\'s chart',
+        },
+           el('td', {title: isoTime(s.started_unix_ms)}, fmtTime(s.started_unix_ms)),
+           el('td', null, String(s.proto || '').toUpperCase()),
+           el('td', null, kDirectionText[s.direction] || s.direction || '–'), el('td', null, s.user || '–'),
+           el('td', {class: 'num'}, fmtDuration(secs)),
+           el('td', {class: 'num', 'data-field': 'in'}, twoLine(fmtBytes(bytesIn), rate(bytesIn, 'in'))),
+           el('td', {class: 'num', 'data-field': 'out'}, twoLine(fmtBytes(bytesOut), rate(bytesOut, 'out'))),
+           el('td', {class: 'num'}, isUdp ? fmtCount(lost) : '–'), el('td', null, statusBadge(s.status)));
     tr.addEventListener('click', () => onSelect(s.id));
     tr.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') {
@@ -603,22 +628,28 @@
     let selectedId = hashId ? Number(hashId[1]) : 0;
     let userPicked = selectedId > 0;
     let sessions = [];
-    let chartDrawnFor = 0;      // session id whose chart is on screen
-    let chartEndedDraws = 0;    // times that chart was drawn after its session ended
+    let chartDrawnFor = 0;    // session id whose chart is on screen
+    let chartEndedDraws = 0;  // times that chart was drawn after its session ended
     let lastActivity = Date.now();
-    let liveById = new Map();    // running session id -> liveTotals()
+    let liveById = new Map();  // running session id -> liveTotals()
 
     const chartBox = $('chart');
     const drawSessions = () => {
       // Redrawing replaces the rows: keep the keyboard focus on the same test.
-      const focused = document.activeElement && document.activeElement.closest
-        ? document.activeElement.closest('tr[data-session-id]') : null;
+      const focused = document.activeElement && document.activeElement.closest ?
+          document.activeElement.closest('tr[data-session-id]') :
+          null;
       const focusId = focused ? focused.getAttribute('data-session-id') : null;
       const rows = sessions.map((s) => sessionRow(s, s.id === selectedId, select, liveById.get(s.id)));
-      replaceChildren($('sessions'), table(['Started', 'Proto', 'Direction', 'User', ['Duration', 'num'],
-        ['Upload (in)', 'num'], ['Download (out)', 'num'], ['Lost', 'num'], 'Status'], rows,
-      'No tests from this address yet. Run one (see the home page) and it shows up here.',
-      {id: 'sessions-table', class: 'clickable'}));
+      replaceChildren(
+          $('sessions'),
+          table(
+              [
+                'Started', 'Proto', 'Direction', 'User', ['Duration', 'num'], ['Upload (in)', 'num'],
+                ['Download (out)', 'num'], ['Lost', 'num'], 'Status'
+              ],
+              rows, 'No tests from this address yet. Run one (see the home page) and it shows up here.',
+              {id: 'sessions-table', class: 'clickable'}));
       if (focusId) {
         const again = rows.find((tr) => tr.getAttribute('data-session-id') === focusId);
         if (again) again.focus();
@@ -627,9 +658,10 @@
 
     const drawChartHead = (s) => {
       const id = s ? s.id : selectedId;
-      $('chart-title').textContent = s
-        ? `Test #${id}: ${String(s.proto || '').toUpperCase()} ${kDirectionText[s.direction] || s.direction}, ${fmtTime(s.started_unix_ms)}`
-        : `Test #${id}`;
+      $('chart-title').textContent = s ?
+          `Test #${id}: ${String(s.proto || '').toUpperCase()} ${kDirectionText[s.direction] || s.direction}, ${
+              fmtTime(s.started_unix_ms)}` :
+          `Test #${id}`;
       $('session-export-json').setAttribute('href', `/api/v1/sessions/${id}/export?format=json`);
       $('session-export-csv').setAttribute('href', `/api/v1/sessions/${id}/export?format=csv`);
       $('chart-section').hidden = false;
@@ -679,7 +711,7 @@
       for (const r of [sr, qr]) {
         if (!r.ok && r.status >= 400 && r.status < 500) {
           showFatal(r.error);
-          return false;   // refused or bad address: stop polling
+          return false;  // refused or bad address: stop polling
         }
       }
       if (!sr.ok || !qr.ok) {
@@ -720,23 +752,27 @@
     let stopped = false;
     // Every second while a test runs; every 2 s for a minute after activity or
     // page load (to catch a test that is about to start), then every 5 s.
-    poller(async () => {
-      if (!(await refresh())) {
-        stopped = true;
-      }
-    }, () => {
-      if (stopped) return 0;
-      if (sessions.some((s) => s.status === 'running')) return 1000;
-      if (document.hidden) return 5000;
-      return Date.now() - lastActivity < 60000 ? 2000 : 5000;
-    });
+    poller(
+        async () => {
+          if (!(await refresh())) {
+            stopped = true;
+          }
+        },
+        () => {
+          if (stopped) return 0;
+          if (sessions.some((s) => s.status === 'running')) return 1000;
+          if (document.hidden) return 5000;
+          return Date.now() - lastActivity < 60000 ? 2000 : 5000;
+        });
   }
 
   // ---------------------------------------------------------------- admin
 
   async function pageAdmin() {
     markNav('admin');
-    api('/api/v1/server').then((r) => { if (r.ok) fillFooter(r.body); });
+    api('/api/v1/server').then((r) => {
+      if (r.ok) fillFooter(r.body);
+    });
 
     const live = await api('/api/v1/admin/live');
     if (live.status === 401 || live.status === 403) {
@@ -755,25 +791,29 @@
 
     const ipLink = (ip) => el('a', {href: ipPageHref(ip), 'data-ip': ip}, ip);
 
-    let liveById = new Map();   // id -> the live entry, for running rows of "recent tests"
+    let liveById = new Map();  // id -> the live entry, for running rows of "recent tests"
     const drawLive = (body) => {
       const list = (body && Array.isArray(body.sessions)) ? body.sessions : [];
       liveById = new Map(list.filter((s) => s.id).map((s) => [s.id, s]));
-      const rows = list.map((s) => el('tr', {'data-session-id': s.id || null, 'data-ip': s.ip},
-        el('td', {class: 'num'}, s.id ? `#${s.id}` : 'new'),
-        el('td', null, ipLink(s.ip)),
-        el('td', null, s.user || '–'),
-        el('td', null, `${String(s.proto || '').toUpperCase()} ${s.direction || ''}`),
-        el('td', {class: 'num'}, fmtCount(s.connections)),
-        el('td', {class: 'num', title: isoTime(s.started_unix_ms)}, fmtDuration(s.seconds)),
-        el('td', {class: 'num rate'}, fmtBps(s.bps_in)),
-        el('td', {class: 'num rate'}, fmtBps(s.bps_out)),
-        el('td', {class: 'num'}, fmtBytes(s.bytes_in)),
-        el('td', {class: 'num'}, fmtBytes(s.bytes_out)),
-        el('td', {class: 'num'}, String(s.proto).toLowerCase() === 'udp' ? fmtCount(s.lost) : '–')));
-      replaceChildren($('live'), table(['Test', 'Address', 'User', 'Kind', ['Conns', 'num'], ['Time', 'num'],
-        ['Rate in', 'num'], ['Rate out', 'num'], ['In', 'num'], ['Out', 'num'], ['Lost', 'num']],
-      rows, 'No test is running.', {id: 'live-table'}));
+      const rows = list.map(
+          (s) =>
+              el('tr', {'data-session-id': s.id || null, 'data-ip': s.ip},
+                 el('td', {class: 'num'}, s.id ? `#${s.id}` : 'new'), el('td', null, ipLink(s.ip)),
+                 el('td', null, s.user || '–'),
+                 el('td', null, `${String(s.proto || '').toUpperCase()} ${s.direction || ''}`),
+                 el('td', {class: 'num'}, fmtCount(s.connections)),
+                 el('td', {class: 'num', title: isoTime(s.started_unix_ms)}, fmtDuration(s.seconds)),
+                 el('td', {class: 'num rate'}, fmtBps(s.bps_in)), el('td', {class: 'num rate'}, fmtBps(s.bps_out)),
+                 el('td', {class: 'num'}, fmtBytes(s.bytes_in)), el('td', {class: 'num'}, fmtBytes(s.bytes_out)),
+                 el('td', {class: 'num'}, String(s.proto).toLowerCase() === 'udp' ? fmtCount(s.lost) : '–')));
+      replaceChildren(
+          $('live'),
+          table(
+              [
+                'Test', 'Address', 'User', 'Kind', ['Conns', 'num'], ['Time', 'num'], ['Rate in', 'num'],
+                ['Rate out', 'num'], ['In', 'num'], ['Out', 'num'], ['Lost', 'num']
+              ],
+              rows, 'No test is running.', {id: 'live-table'}));
       $('live-count').textContent = list.length ? `(${list.length})` : '';
       return list.length;
     };
@@ -792,37 +832,44 @@
 
     const drawUsers = (body) => {
       const list = (body && Array.isArray(body.users)) ? body.users : [];
-      const rows = list.map((u) => el('tr', {'data-user': u.name},
-        el('td', null, u.name),
-        el('td', null, u.enabled ? 'yes' : el('span', {class: 'badge status-disabled'}, 'disabled')),
-        el('td', null, u.allow_md5 ? 'yes' : 'no'),
-        ['day', 'week', 'month'].map((w) => usageCell(u.used && u.used[w], u.limits && u.limits[w]))));
-      replaceChildren($('users'), table(['User', 'Enabled', 'MD5', ['Today', 'num'], ['This week', 'num'], ['This month', 'num']],
-        rows, 'No users. Add one with: btest-pro user add NAME --password-file FILE', {id: 'users-table'}));
+      const rows = list.map(
+          (u) =>
+              el('tr', {'data-user': u.name}, el('td', null, u.name),
+                 el('td', null, u.enabled ? 'yes' : el('span', {class: 'badge status-disabled'}, 'disabled')),
+                 el('td', null, u.allow_md5 ? 'yes' : 'no'),
+                 ['day', 'week', 'month'].map((w) => usageCell(u.used && u.used[w], u.limits && u.limits[w]))));
+      replaceChildren(
+          $('users'),
+          table(
+              ['User', 'Enabled', 'MD5', ['Today', 'num'], ['This week', 'num'], ['This month', 'num']], rows,
+              'No users. Add one with: btest-pro user add NAME --password-file FILE', {id: 'users-table'}));
     };
 
     const drawTop = (body) => {
       const list = (body && Array.isArray(body.ips)) ? body.ips : [];
       $('top-start').textContent = body && body.start ? `since ${body.start}` : '';
-      const rows = list.map((r) => el('tr', {'data-ip': r.ip},
-        el('td', null, ipLink(r.ip)),
-        el('td', {class: 'num'}, fmtBytes(r.total)),
-        el('td', {class: 'num'}, fmtBytes(r.in)),
-        el('td', {class: 'num'}, fmtBytes(r.out))));
-      replaceChildren($('top-ips'), table(['Address', ['In + out', 'num'], ['In', 'num'], ['Out', 'num']],
-        rows, 'No traffic in this window.', {id: 'top-ips-table'}));
+      const rows = list.map(
+          (r) =>
+              el('tr', {'data-ip': r.ip}, el('td', null, ipLink(r.ip)), el('td', {class: 'num'}, fmtBytes(r.total)),
+                 el('td', {class: 'num'}, fmtBytes(r.in)), el('td', {class: 'num'}, fmtBytes(r.out))));
+      replaceChildren(
+          $('top-ips'),
+          table(
+              ['Address', ['In + out', 'num'], ['In', 'num'], ['Out', 'num']], rows, 'No traffic in this window.',
+              {id: 'top-ips-table'}));
     };
 
     const drawRejections = (body) => {
       const list = (body && Array.isArray(body.rejections)) ? body.rejections : [];
-      const rows = list.map((r) => el('tr', null,
-        el('td', {title: isoTime(r.unix_ms)}, fmtTime(r.unix_ms)),
-        el('td', null, r.ip ? ipLink(r.ip) : '–'),
-        el('td', null, r.user || '–'),
-        el('td', null, el('span', {class: 'badge status-rejected'}, r.reason || '?')),
-        el('td', {class: 'muted'}, r.server || '')));
-      replaceChildren($('rejections'), table(['Time', 'Address', 'User', 'Reason', 'Server'],
-        rows, 'Nothing refused.', {id: 'rejections-table'}));
+      const rows = list.map(
+          (r) =>
+              el('tr', null, el('td', {title: isoTime(r.unix_ms)}, fmtTime(r.unix_ms)),
+                 el('td', null, r.ip ? ipLink(r.ip) : '–'), el('td', null, r.user || '–'),
+                 el('td', null, el('span', {class: 'badge status-rejected'}, r.reason || '?')),
+                 el('td', {class: 'muted'}, r.server || '')));
+      replaceChildren(
+          $('rejections'),
+          table(['Time', 'Address', 'User', 'Reason', 'Server'], rows, 'Nothing refused.', {id: 'rejections-table'}));
     };
 
     const drawRecent = (body) => {
@@ -836,22 +883,26 @@
           const sub = live ? `now ${fmtBps(live[`bps_${dir}`])}` : secs > 0 ? fmtBps((Number(bytes) * 8) / secs) : '–';
           return twoLine(fmtBytes(bytes), sub);
         };
-        return el('tr', {'data-session-id': s.id, 'data-ip': s.ip},
-          el('td', {class: 'num'}, el('a', {href: `${ipPageHref(s.ip)}#session=${s.id}`}, `#${s.id}`)),
-          el('td', {title: isoTime(s.started_unix_ms)}, fmtTime(s.started_unix_ms)),
-          el('td', null, ipLink(s.ip)),
-          el('td', null, s.user || '–'),
-          el('td', null, `${String(s.proto || '').toUpperCase()} ${s.direction || ''}`),
-          el('td', {class: 'num'}, fmtDuration(secs)),
-          el('td', {class: 'num'}, cell('in')),
-          el('td', {class: 'num'}, cell('out')),
-          el('td', {class: 'num'}, String(s.proto).toLowerCase() === 'udp' ? fmtCount(live ? live.lost : s.lost) : '–'),
-          el('td', null, statusBadge(s.status)),
-          el('td', {class: 'muted'}, s.server || ''));
+        return el(
+            'tr', {'data-session-id': s.id, 'data-ip': s.ip},
+            el('td', {class: 'num'}, el('a', {href: `${ipPageHref(s.ip)}#session=${s.id}`}, `#${s.id}`)),
+            el('td', {title: isoTime(s.started_unix_ms)}, fmtTime(s.started_unix_ms)), el('td', null, ipLink(s.ip)),
+            el('td', null, s.user || '–'),
+            el('td', null, `${String(s.proto || '').toUpperCase()} ${s.direction || ''}`),
+            el('td', {class: 'num'}, fmtDuration(secs)), el('td', {class: 'num'}, cell('in')),
+            el('td', {class: 'num'}, cell('out')),
+            el('td', {class: 'num'},
+               String(s.proto).toLowerCase() === 'udp' ? fmtCount(live ? live.lost : s.lost) : '–'),
+            el('td', null, statusBadge(s.status)), el('td', {class: 'muted'}, s.server || ''));
       });
-      replaceChildren($('admin-sessions'), table(['Test', 'Started', 'Address', 'User', 'Kind', ['Duration', 'num'],
-        ['In', 'num'], ['Out', 'num'], ['Lost', 'num'], 'Status', 'Server'],
-      rows, 'No tests yet.', {id: 'admin-sessions-table'}));
+      replaceChildren(
+          $('admin-sessions'),
+          table(
+              [
+                'Test', 'Started', 'Address', 'User', 'Kind', ['Duration', 'num'], ['In', 'num'], ['Out', 'num'],
+                ['Lost', 'num'], 'Status', 'Server'
+              ],
+              rows, 'No tests yet.', {id: 'admin-sessions-table'}));
     };
 
     const topWindow = $('top-window');
@@ -860,7 +911,9 @@
       if (r.ok) drawTop(r.body);
       return r;
     };
-    topWindow.addEventListener('change', () => { loadTop(); });
+    topWindow.addEventListener('change', () => {
+      loadTop();
+    });
 
     // A refused admin call after start (cookie gone, token changed): back to
     // the login form.
@@ -881,8 +934,9 @@
       if (slow) {
         // Tables that change slowly: every 5 s, or every 2 s while tests run.
         slowAt = now + (liveCount ? 2000 : 5000);
-        jobs.push(api('/api/v1/admin/users?limit=200'), loadTop(),
-          api('/api/v1/admin/rejections?limit=50'), api('/api/v1/admin/sessions?limit=50'));
+        jobs.push(
+            api('/api/v1/admin/users?limit=200'), loadTop(), api('/api/v1/admin/rejections?limit=50'),
+            api('/api/v1/admin/sessions?limit=50'));
       }
       const res = await Promise.all(jobs);
       if (!res.every(checkAuth)) return;
@@ -894,7 +948,8 @@
         if (recent.ok) drawRecent(recent.body);
       }
       const failed = res.find((r) => !r.ok);
-      setStatusLine(failed ? `update failed: ${failed.error}; retrying` : `updated ${fmtTime(Date.now()).slice(11)}`, !!failed);
+      setStatusLine(
+          failed ? `update failed: ${failed.error}; retrying` : `updated ${fmtTime(Date.now()).slice(11)}`, !!failed);
     }, () => 1000);
   }
 
