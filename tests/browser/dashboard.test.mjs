@@ -25,8 +25,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 
-const kWaitMs = 20000;      // longest single wait
-const kTotalMs = 60000;     // the whole test
+const kWaitMs = 20000;   // longest single wait
+const kTotalMs = 60000;  // the whole test
 const kOtherIp = '10.1.2.3';
 
 const BASE = (process.env.BASE_URL || '').replace(/\/+$/, '');
@@ -102,10 +102,10 @@ async function getJson(request, urlPath, headers) {
 // Points of the chart on screen, by series.
 async function chartPoints(page) {
   const pts = await page.$$eval('#chart svg circle.pt', (els) => els.map((e) => ({
-    cls: e.getAttribute('class') || '',
-    second: e.getAttribute('data-second'),
-    value: e.getAttribute('data-value'),
-  })));
+                                                                           cls: e.getAttribute('class') || '',
+                                                                           second: e.getAttribute('data-second'),
+                                                                           value: e.getAttribute('data-value'),
+                                                                         })));
   const bySeries = {};
   for (const p of pts) {
     const series = p.cls.split(/\s+/).find((c) => c === 'in' || c === 'out' || c === 'lost');
@@ -163,7 +163,8 @@ function quotaMismatch(bars, quota) {
       if (Number(limit) > 0) {
         const want = Math.min(1, Number(used) / Number(limit));
         if (Math.abs(bar.ratio - want) > 0.01) {
-          return `${name}/${dir}: bar is ${(bar.ratio * 100).toFixed(2)} % full, used/limit is ${(want * 100).toFixed(2)} %`;
+          return `${name}/${dir}: bar is ${(bar.ratio * 100).toFixed(2)} % full, used/limit is ${
+              (want * 100).toFixed(2)} %`;
         }
       }
     }
@@ -175,7 +176,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   fs.mkdirSync(SHOTS, {recursive: true});
-  const browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], timeout: kWaitMs});
+  const browser =
+      await chromium.launch({executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], timeout: kWaitMs});
   try {
     await clientChecks(browser);
     await refusalChecks(browser);
@@ -203,8 +205,9 @@ async function clientChecks(browser) {
   const req = page.request;
 
   const server = await getJson(req, '/api/v1/server');
-  if (!check('GET /api/v1/server answers 200 with your_ip', server.status === 200 && server.body && server.body.your_ip,
-    `status ${server.status}`)) {
+  if (!check(
+          'GET /api/v1/server answers 200 with your_ip', server.status === 200 && server.body && server.body.your_ip,
+          `status ${server.status}`)) {
     return;
   }
   const ip = server.body.your_ip;
@@ -218,38 +221,48 @@ async function clientChecks(browser) {
     if (list.status !== 200 || (sessions.length && sessions[0].status !== 'running')) break;
     await sleep(500);
   }
-  if (!check(`the API lists the recorded test of ${ip}`, list.status === 200 && sessions.length >= 1,
-    `status ${list.status}, ${sessions.length} sessions`)) {
+  if (!check(
+          `the API lists the recorded test of ${ip}`, list.status === 200 && sessions.length >= 1,
+          `status ${list.status}, ${sessions.length} sessions`)) {
     return;
   }
   const newest = sessions[0];
-  check(`the newest session is ${PROTO}, finished ok`, newest.proto === PROTO && newest.status === 'ok',
-    `proto ${newest.proto}, status ${newest.status}`);
+  check(
+      `the newest session is ${PROTO}, finished ok`, newest.proto === PROTO && newest.status === 'ok',
+      `proto ${newest.proto}, status ${newest.status}`);
   const ivRes = await getJson(req, `/api/v1/sessions/${newest.id}/intervals`);
   const intervals = (ivRes.body && ivRes.body.intervals) || [];
-  check(`session ${newest.id} has ${SECONDS} (or ${SECONDS + 1}) intervals`, ivRes.status === 200 &&
-    (intervals.length === SECONDS || intervals.length === SECONDS + 1), `status ${ivRes.status}, ${intervals.length} intervals`);
-  check('the intervals count seconds 0..n-1 in order', intervals.every((iv, i) => iv.second === i),
-    `seconds ${intervals.map((iv) => iv.second).join(',')}`);
+  check(
+      `session ${newest.id} has ${SECONDS} (or ${SECONDS + 1}) intervals`,
+      ivRes.status === 200 && (intervals.length === SECONDS || intervals.length === SECONDS + 1),
+      `status ${ivRes.status}, ${intervals.length} intervals`);
+  check(
+      'the intervals count seconds 0..n-1 in order', intervals.every((iv, i) => iv.second === i),
+      `seconds ${intervals.map((iv) => iv.second).join(',')}`);
   // The chart draws every interval that is not "partial" (a tail shorter than
   // 500 ms, docs/api.md); those must be EXPECT_SECONDS, or one more.
   const drawn = intervals.filter((iv) => !iv.partial);
   const n = drawn.length;
-  check(`${SECONDS} (or ${SECONDS + 1}) intervals are not partial`, n === SECONDS || n === SECONDS + 1,
-    `${n} of ${intervals.length} not partial`);
+  check(
+      `${SECONDS} (or ${SECONDS + 1}) intervals are not partial`, n === SECONDS || n === SECONDS + 1,
+      `${n} of ${intervals.length} not partial`);
   const bySecond = new Map(drawn.map((iv) => [iv.second, iv]));
 
   await step('/me shows the sessions', async () => {
     const resp = await page.goto(`${BASE}/me`);
     check('GET /me answers 200', resp && resp.status() === 200, `status ${resp && resp.status()}`);
     await page.waitForSelector('#sessions-table tr[data-session-id]');
-    const ids = await page.$$eval('#sessions-table tr[data-session-id]', (rows) => rows.map((r) => Number(r.getAttribute('data-session-id'))));
+    const ids = await page.$$eval(
+        '#sessions-table tr[data-session-id]', (rows) => rows.map((r) => Number(r.getAttribute('data-session-id'))));
     const want = sessions.map((s) => s.id);
-    check('/me lists the API\'s sessions, newest first', JSON.stringify(ids) === JSON.stringify(want),
-      `page ${JSON.stringify(ids)}, API ${JSON.stringify(want)}`);
+    check(
+        '/me lists the API\'s sessions, newest first', JSON.stringify(ids) === JSON.stringify(want),
+        `page ${JSON.stringify(ids)}, API ${JSON.stringify(want)}`);
     const rowText = await page.textContent(`#sessions-table tr[data-session-id="${newest.id}"]`);
-    check('the newest row names its protocol and status', rowText.toUpperCase().includes(PROTO.toUpperCase()) &&
-      rowText.includes(newest.status), `row text "${rowText.replace(/\s+/g, ' ').trim()}"`);
+    check(
+        'the newest row names its protocol and status',
+        rowText.toUpperCase().includes(PROTO.toUpperCase()) && rowText.includes(newest.status),
+        `row text "${rowText.replace(/\s+/g, ' ').trim()}"`);
   });
 
   await step('the newest session\'s chart', async () => {
@@ -263,22 +276,25 @@ async function clientChecks(browser) {
     if (newest.direction === 'transmit' || newest.direction === 'both') wanted.push('in');
     if (newest.direction === 'receive' || newest.direction === 'both') wanted.push('out');
     if (newest.proto === 'udp') wanted.push('lost');
-    check(`the chart draws the series ${wanted.join('+')}`, wanted.every((s) => series[s]),
-      `drawn: ${Object.keys(series).join('+') || 'none'}`);
+    check(
+        `the chart draws the series ${wanted.join('+')}`, wanted.every((s) => series[s]),
+        `drawn: ${Object.keys(series).join('+') || 'none'}`);
     for (const [name, pts] of Object.entries(series)) {
       check(`chart series "${name}" has one point per drawn interval (${n})`, pts.length === n, `${pts.length} points`);
       const seconds = pts.map((p) => Number(p.second)).sort((a, b) => a - b);
       const want = drawn.map((iv) => iv.second);
-      check(`chart series "${name}" has one point for each of seconds ${want.join(',')}`,
-        JSON.stringify(seconds) === JSON.stringify(want), `chart seconds ${seconds.join(',')}`);
+      check(
+          `chart series "${name}" has one point for each of seconds ${want.join(',')}`,
+          JSON.stringify(seconds) === JSON.stringify(want), `chart seconds ${seconds.join(',')}`);
       const field = name === 'lost' ? 'lost' : `bps_${name}`;
       const wrong = pts.find((p) => {
         const iv = bySecond.get(Number(p.second));
         return !iv || Math.abs(Number(p.value) - Number(iv[field])) > 0.5;
       });
       const apiValue = (p) => (bySecond.get(Number(p.second)) || {})[field];
-      check(`chart series "${name}" values equal the API's ${field}`, !wrong,
-        wrong && `second ${wrong.second}: chart ${wrong.value}, API ${apiValue(wrong)}`);
+      check(
+          `chart series "${name}" values equal the API's ${field}`, !wrong,
+          wrong && `second ${wrong.second}: chart ${wrong.value}, API ${apiValue(wrong)}`);
       if (EXPECT_BPS > 0 && name !== 'lost') {
         // Full seconds only (an extra last interval is shorter).
         const full = pts.filter((p) => {
@@ -286,22 +302,32 @@ async function clientChecks(browser) {
           return iv && (iv.duration_ms === undefined ? Number(p.second) < SECONDS : iv.duration_ms >= 1000);
         });
         const off = full.find((p) => Math.abs(Number(p.value) - EXPECT_BPS) > 0.25 * EXPECT_BPS);
-        check(`chart series "${name}" full seconds are within ±25 % of ${EXPECT_BPS} bps`, full.length > 0 && !off,
-          off ? `second ${off.second}: ${off.value} bps` : 'no full second drawn');
+        check(
+            `chart series "${name}" full seconds are within ±25 % of ${EXPECT_BPS} bps`, full.length > 0 && !off,
+            off ? `second ${off.second}: ${off.value} bps` : 'no full second drawn');
       }
     }
-    const links = await page.$$eval('#session-export-json, #session-export-csv, #ip-export-json, #ip-export-csv',
-      (as) => as.map((a) => a.getAttribute('href')));
-    const wantLinks = [`/api/v1/sessions/${newest.id}/export?format=json`, `/api/v1/sessions/${newest.id}/export?format=csv`,
-      `/api/v1/ip/${enc(ip)}/export?format=json`, `/api/v1/ip/${enc(ip)}/export?format=csv`];
-    check('the export links point at the session\'s and the IP\'s exports', JSON.stringify(links) === JSON.stringify(wantLinks),
-      `links ${JSON.stringify(links)}`);
+    const links = await page.$$eval(
+        '#session-export-json, #session-export-csv, #ip-export-json, #ip-export-csv',
+        (as) => as.map((a) => a.getAttribute('href')));
+    const wantLinks = [
+      `/api/v1/sessions/${newest.id}/export?format=json`, `/api/v1/sessions/${newest.id}/export?format=csv`,
+      `/api/v1/ip/${enc(ip)}/export?format=json`, `/api/v1/ip/${enc(ip)}/export?format=csv`
+    ];
+    check(
+        'the export links point at the session\'s and the IP\'s exports',
+        JSON.stringify(links) === JSON.stringify(wantLinks), `links ${JSON.stringify(links)}`);
     const exp = await getJson(req, wantLinks[0]);
-    check('the session export (json) has the intervals', exp.status === 200 && exp.body && Array.isArray(exp.body.intervals) &&
-      exp.body.intervals.length === intervals.length, `status ${exp.status}`);
+    check(
+        'the session export (json) has the intervals',
+        exp.status === 200 && exp.body && Array.isArray(exp.body.intervals) &&
+            exp.body.intervals.length === intervals.length,
+        `status ${exp.status}`);
     const csv = await req.get(BASE + wantLinks[3], {timeout: kWaitMs, failOnStatusCode: false});
-    check('the IP export (csv) answers 200 as an attachment', csv.status() === 200 &&
-      /attachment/i.test(csv.headers()['content-disposition'] || ''), `status ${csv.status()}`);
+    check(
+        'the IP export (csv) answers 200 as an attachment',
+        csv.status() === 200 && /attachment/i.test(csv.headers()['content-disposition'] || ''),
+        `status ${csv.status()}`);
   });
 
   await step('quota bars', async () => {
@@ -333,10 +359,14 @@ async function clientChecks(browser) {
       return e && e.textContent === want;
     }, ip, {timeout: kWaitMs});
     const text = await page.textContent('main');
-    check('/ shows the RouterOS and btest commands for this server',
-      text.includes(`/tool bandwidth-test address=${server.body.address}`) &&
-      text.includes(`btest -c ${server.body.address} -P ${server.body.btest.port}`), 'command lines missing');
-    check('/ shows "your address" and links to /me', (await page.getAttribute('#me-link', 'href')) === '/me', 'no link to /me');
+    check(
+        '/ shows the RouterOS and btest commands for this server',
+        text.includes(`/tool bandwidth-test address=${server.body.address}`) &&
+            text.includes(`btest -c ${server.body.address} -P ${server.body.btest.port}`),
+        'command lines missing');
+    check(
+        '/ shows "your address" and links to /me', (await page.getAttribute('#me-link', 'href')) === '/me',
+        'no link to /me');
   });
 
   check('no JavaScript errors on / and /me', page.jsErrors.length === 0, page.jsErrors[0]);
@@ -350,26 +380,36 @@ async function refusalChecks(browser) {
   const page = await newPage(context);
   await step(`/ip/${kOtherIp} without the token`, async () => {
     const api = await getJson(page.request, `/api/v1/ip/${kOtherIp}/sessions`);
-    check(`GET /api/v1/ip/${kOtherIp}/sessions without the token is 403 with {"error"}`,
-      api.status === 403 && api.body && typeof api.body.error === 'string' && api.body.error.length > 0,
-      `status ${api.status}, body ${JSON.stringify(api.body)}`);
+    check(
+        `GET /api/v1/ip/${kOtherIp}/sessions without the token is 403 with {"error"}`,
+        api.status === 403 && api.body && typeof api.body.error === 'string' && api.body.error.length > 0,
+        `status ${api.status}, body ${JSON.stringify(api.body)}`);
     const quota = await getJson(page.request, `/api/v1/ip/${kOtherIp}/quota`);
     check(`GET /api/v1/ip/${kOtherIp}/quota without the token is 403`, quota.status === 403, `status ${quota.status}`);
     const resp = await page.goto(`${BASE}/ip/${kOtherIp}`);
-    check(`GET /ip/${kOtherIp} without the token answers 403`, resp && resp.status() === 403, `status ${resp && resp.status()}`);
+    check(
+        `GET /ip/${kOtherIp} without the token answers 403`, resp && resp.status() === 403,
+        `status ${resp && resp.status()}`);
     // The server's own refusal page, or ip.html showing the API's line in #error.
     const line = (api.body && api.body.error) || '';
-    await page.waitForFunction((want) => {
-      const e = document.getElementById('error');
-      const text = document.body ? document.body.innerText : '';
-      return (e && e.textContent.trim()) || (want && text.includes(want));
-    }, line, {timeout: 5000}).catch(() => {});
+    await page
+        .waitForFunction(
+            (want) => {
+              const e = document.getElementById('error');
+              const text = document.body ? document.body.innerText : '';
+              return (e && e.textContent.trim()) || (want && text.includes(want));
+            },
+            line, {timeout: 5000})
+        .catch(() => {});
     const shown = await page.evaluate(() => {
       const e = document.getElementById('error');
       return e ? e.textContent.trim() : document.body.innerText.trim();
     });
-    check(`/ip/${kOtherIp} shows the refusal ("${line}") and no data`, (shown === line || shown.includes(line)) && line.length > 0 &&
-      (await page.$('#sessions-table tr[data-session-id], .quota-bar')) === null, `page shows "${shown.slice(0, 160)}"`);
+    check(
+        `/ip/${kOtherIp} shows the refusal ("${line}") and no data`,
+        (shown === line || shown.includes(line)) && line.length > 0 &&
+            (await page.$('#sessions-table tr[data-session-id], .quota-bar')) === null,
+        `page shows "${shown.slice(0, 160)}"`);
   });
   await context.close();
 }
@@ -410,18 +450,22 @@ async function adminChecks(browser) {
   await step('admin tables', async () => {
     await page.waitForSelector(`#admin-sessions-table tr[data-session-id="${newest.id}"]`);
     const href = await page.getAttribute(`#admin-sessions-table tr[data-session-id="${newest.id}"] a[data-ip]`, 'href');
-    check(`recent sessions list session ${newest.id} with a link to /ip/${ip}`, href === `/ip/${enc(ip)}`, `href ${href}`);
+    check(
+        `recent sessions list session ${newest.id} with a link to /ip/${ip}`, href === `/ip/${enc(ip)}`,
+        `href ${href}`);
     await page.waitForSelector(`#top-ips-table tr[data-ip="${ip}"]`);
     ok(`top IPs (day) show ${ip}`);
     await Promise.all([
-      page.waitForResponse((r) => r.url().includes('/api/v1/admin/top-ips?window=month') && r.status() === 200,
-        {timeout: kWaitMs}),
+      page.waitForResponse(
+          (r) => r.url().includes('/api/v1/admin/top-ips?window=month') && r.status() === 200, {timeout: kWaitMs}),
       page.selectOption('#top-window', 'month'),
     ]);
     await page.waitForSelector(`#top-ips-table tr[data-ip="${ip}"]`);
     ok(`top IPs (month) show ${ip}`);
     const other = await getJson(req, `/api/v1/ip/${kOtherIp}/sessions`);
-    check(`with the admin cookie GET /api/v1/ip/${kOtherIp}/sessions is 200`, other.status === 200, `status ${other.status}`);
+    check(
+        `with the admin cookie GET /api/v1/ip/${kOtherIp}/sessions is 200`, other.status === 200,
+        `status ${other.status}`);
     await page.waitForSelector('#users-table tr[data-user="alice"]');
     ok('the users table lists alice');
     await page.screenshot({path: path.join(SHOTS, 'admin.png'), fullPage: true, timeout: kWaitMs});
